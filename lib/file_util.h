@@ -1,0 +1,20 @@
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace berth {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path);
+// Reads a file relative to a directory fd (openat, O_NOFOLLOW on the last component).
+absl::StatusOr<std::string> ReadFileAt(int dirfd, const std::string& name);
+// Writes `data` to a temp file next to `path`, fsync-free, then renames it
+// over `path`, so readers never see a partial file (pid files, state.json).
+absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, int mode = 0644);
+// Writes `data` to an existing file (cgroup and /proc knobs) in one write(2).
+absl::Status WriteExisting(const std::string& path, absl::string_view data);
+absl::Status WriteAll(int fd, absl::string_view data);
+
+}  // namespace berth

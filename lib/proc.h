@@ -1,0 +1,24 @@
+// Facts about processes read from /proc.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace berth::proc {
+
+struct StatInfo {
+  char state = '?';         // field 3: R, S, D, Z, X, ...
+  uint64_t start_time = 0;  // field 22: clock ticks since boot
+};
+
+// Reads /proc/PID/stat; nullopt if the process is gone.
+std::optional<StatInfo> ReadStat(pid_t pid);
+
+// True if `pid` exists, is not a zombie/dead, and started at `start_time`:
+// guards against a reused pid being taken for the container's init.
+bool IsSameLiveProcess(pid_t pid, uint64_t start_time);
+
+}  // namespace berth::proc

@@ -1,0 +1,27 @@
+// One function per subcommand; each returns the process exit status.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace berth::cli {
+
+struct GlobalOptions {
+  std::string root = "/run/berth";
+  std::string log;
+  std::string log_format = "text";
+  bool debug = false;
+};
+
+using Args = std::vector<std::string>;
+
+int SpecCommand(const GlobalOptions& g, const Args& args);
+int CreateCommand(const GlobalOptions& g, const Args& args);
+int StartCommand(const GlobalOptions& g, const Args& args);
+int RunCommand(const GlobalOptions& g, const Args& args);
+int StateCommand(const GlobalOptions& g, const Args& args);
+int KillCommand(const GlobalOptions& g, const Args& args);
+int DeleteCommand(const GlobalOptions& g, const Args& args);
+int ListCommand(const GlobalOptions& g, const Args& args);
+
+}  // namespace berth::cli

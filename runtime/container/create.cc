@@ -1,0 +1,297 @@
+#include "runtime/container/create.h"
+
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "lib/errors.h"
+#include "lib/file_util.h"
+#include "lib/proc.h"
+#include "lib/time_format.h"
+#include "runtime/cgroups/manager.h"
+#include "runtime/container/init.h"
+#include "runtime/container/sync.h"
+#include "runtime/linux/capabilities.h"
+#include "runtime/linux/namespaces.h"
+#include "runtime/linux/process_limits.h"
+#include "runtime/linux/terminal.h"
+#include "runtime/spec/mount_options.h"
+#include "runtime/spec/parser.h"
+
+namespace berth::container {
+namespace {
+
+using spec::NamespaceType;
+
+absl::StatusOr<std::string> RealPath(const std::string& path, absl::string_view what) {
+  char buf[PATH_MAX];
+  if (::realpath(path.c_str(), buf) == nullptr) return ErrnoError(absl::StrCat(what, " ", path));
+  return std::string(buf);
+}
+
+// Filesystem types the kernel knows (/proc/filesystems), plus bind.
+absl::Status CheckMountTypes(const spec::Spec& s) {
+  auto known = ReadFile("/proc/filesystems");
+  if (!known.ok()) return absl::OkStatus();  // let mount(2) be the judge
+  std::vector<absl::string_view> types;
+  for (absl::string_view line : absl::StrSplit(*known, '\n', absl::SkipEmpty())) {
+    types.push_back(line.substr(line.rfind('\t') + 1));
+  }
+  for (size_t i = 0; i < s.mounts.size(); ++i) {
+    const spec::Mount& m = s.mounts[i];
+    if (m.type.empty() || m.type == "bind" || m.type == "none" ||
+        spec::ParseMountOptions(m.options).is_bind()) {
+      if (m.type.empty() && !spec::ParseMountOptions(m.options).is_bind()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("mounts[", i, "] (", m.destination,
+                         "): type is required unless the mount is a bind mount"));
+      }
+      continue;
+    }
+    if (std::find(types.begin(), types.end(), m.type) == types.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "mounts[", i, "] (", m.destination, "): unknown filesystem type \"", m.type, "\""));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Validate(const spec::Spec& s, const CreateOptions& o) {
+  if (!s.process) return absl::InvalidArgumentError("process: required to create a container");
+  const spec::Process& p = *s.process;
+  if (!s.HasNamespace(NamespaceType::kMount)) {
+    return absl::InvalidArgumentError("linux.namespaces: a mount namespace is required");
+  }
+  if (const spec::Namespace* mnt = s.FindNamespace(NamespaceType::kMount); !mnt->path.empty()) {
+    return absl::InvalidArgumentError(
+        "linux.namespaces: joining an existing mount namespace by path is not supported");
+  }
+  for (NamespaceType t : {NamespaceType::kUser, NamespaceType::kTime}) {
+    if (s.HasNamespace(t)) {
+      return absl::UnimplementedError(absl::StrCat("linux.namespaces: ", spec::NamespaceTypeName(t),
+                                                   " namespaces are not supported yet"));
+    }
+  }
+  const spec::Namespace* uts = s.FindNamespace(NamespaceType::kUts);
+  if ((!s.hostname.empty() || !s.domainname.empty()) && (uts == nullptr || !uts->path.empty())) {
+    return absl::InvalidArgumentError(
+        "hostname: setting a hostname or domainname needs a new uts namespace in linux.namespaces");
+  }
+  if (p.terminal && o.console_socket.empty() && !o.terminal_to_caller) {
+    return absl::InvalidArgumentError(
+        "process.terminal is true: --console-socket is required when the runtime detaches");
+  }
+  if (!p.terminal && !o.console_socket.empty()) {
+    return absl::InvalidArgumentError("--console-socket given but process.terminal is false");
+  }
+  if (!s.linux_cfg.uid_mappings.empty() || !s.linux_cfg.gid_mappings.empty()) {
+    return absl::UnimplementedError("linux.uidMappings: user namespaces are not supported yet");
+  }
+  if (!s.linux_cfg.sysctl.empty()) {
+    return absl::UnimplementedError("linux.sysctl: not supported yet");
+  }
+  for (const spec::Rlimit& l : p.rlimits) {
+    if (linux_ns::RlimitResource(l.type) < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("process.rlimits: unknown limit \"", l.type, "\""));
+    }
+  }
+  if (p.capabilities) BERTH_RETURN_IF_ERROR(linux_ns::ValidateCapabilities(*p.capabilities));
+  if (o.preserve_fds < 0 || o.preserve_fds > 65536) {
+    return absl::InvalidArgumentError("--preserve-fds: must be between 0 and 65536");
+  }
+  return CheckMountTypes(s);
+}
+
+std::string OwnerName() {
+  uid_t uid = ::geteuid();
+  // Parse /etc/passwd ourselves: getpwuid would pull NSS modules into a
+  // statically linked start path.
+  auto passwd = ReadFile("/etc/passwd");
+  if (passwd.ok()) {
+    for (absl::string_view line : absl::StrSplit(*passwd, '\n', absl::SkipEmpty())) {
+      std::vector<absl::string_view> f = absl::StrSplit(line, ':');
+      if (f.size() >= 3 && f[2] == absl::StrCat(uid)) return std::string(f[0]);
+    }
+  }
+  return absl::StrCat(uid);
+}
+
+// clone3 as fork: a copy of this (single-threaded) process in new namespaces,
+// with a pidfd for race-free signalling.
+pid_t CloneInit(int flags, int* pidfd) {
+  struct clone_args args = {};
+  args.flags = static_cast<uint64_t>(flags) | CLONE_PIDFD;
+  args.pidfd = reinterpret_cast<uint64_t>(pidfd);
+  args.exit_signal = SIGCHLD;
+  return static_cast<pid_t>(::syscall(SYS_clone3, &args, sizeof args));
+}
+
+// Joins the pid namespace for our next child only, then clones.
+absl::StatusOr<pid_t> CloneIntoNamespaces(const spec::Spec& s,
+                                          const std::vector<linux_ns::NamespaceToJoin>& join,
+                                          const InitConfig& init, int* pidfd) {
+  UniqueFd own_pidns;
+  for (const auto& ns : join) {
+    if (ns.type != NamespaceType::kPid) continue;
+    own_pidns.reset(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
+    if (!own_pidns) return ErrnoError("open own pid namespace");
+    BERTH_RETURN_IF_ERROR(linux_ns::Join(ns));
+  }
+  pid_t pid = CloneInit(linux_ns::NewNamespaceCloneFlags(s), pidfd);
+  if (pid == 0) RunInit(init);
+  int err = errno;
+  if (own_pidns && ::setns(own_pidns.get(), CLONE_NEWPID) != 0) {
+    return ErrnoError("return to own pid namespace");
+  }
+  if (pid < 0) return ErrnoError(err, "clone container init");
+  return pid;
+}
+
+}  // namespace
+
+absl::StatusOr<spec::Spec> LoadBundleSpec(const std::string& bundle) {
+  std::string path = absl::StrCat(bundle, "/config.json");
+  auto text = ReadFile(path);
+  if (!text.ok()) return text.status();
+  auto parsed = spec::ParseSpec(*text);
+  if (!parsed.ok()) return Annotate(parsed.status(), path);
+  return parsed;
+}
+
+absl::StatusOr<CreatedContainer> Create(const CreateOptions& o) {
+  BERTH_RETURN_IF_ERROR(state::ValidateId(o.id));
+  BERTH_ASSIGN_OR_RETURN(std::string bundle, RealPath(o.bundle, "bundle"));
+  BERTH_ASSIGN_OR_RETURN(spec::Spec s, LoadBundleSpec(bundle));
+  std::string root_path =
+      s.root.path[0] == '/' ? s.root.path : absl::StrCat(bundle, "/", s.root.path);
+  auto rootfs = RealPath(root_path, "root.path: rootfs");
+  if (!rootfs.ok()) return rootfs.status();
+  struct stat st;
+  if (::stat(rootfs->c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("root.path: rootfs ", *rootfs, " is not a directory"));
+  }
+  BERTH_RETURN_IF_ERROR(Validate(s, o));
+  BERTH_ASSIGN_OR_RETURN(auto join, linux_ns::OpenNamespacesToJoin(s));
+
+  UniqueFd console;  // connected console socket or our end of a socketpair
+  UniqueFd console_child;
+  if (s.process->terminal) {
+    if (!o.console_socket.empty()) {
+      BERTH_ASSIGN_OR_RETURN(console_child, linux_ns::ConnectUnix(o.console_socket));
+    } else {
+      int sv[2];
+      if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+        return ErrnoError("socketpair");
+      console.reset(sv[0]);
+      console_child.reset(sv[1]);
+    }
+  }
+
+  BERTH_ASSIGN_OR_RETURN(state::StateDir dir, state::StateDir::Create(o.root, o.id));
+  // From here on, every failure undoes what was done.
+  cgroups::Placement placement;
+  pid_t pid = -1;
+  UniqueFd pidfd;
+  bool committed = false;
+  auto rollback = absl::MakeCleanup([&] {
+    if (committed) return;
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+    cgroups::RemoveCreated(placement.created_dirs).IgnoreError();
+    dir.Remove().IgnoreError();
+  });
+
+  if (::mkfifoat(dir.fd(), "exec.fifo", 0600) != 0) return ErrnoError("create exec fifo");
+  UniqueFd fifo(::openat(dir.fd(), "exec.fifo", O_RDWR | O_CLOEXEC));
+  if (!fifo) return ErrnoError("open exec fifo");
+
+  BERTH_ASSIGN_OR_RETURN(auto hierarchies, cgroups::DetectHierarchies());
+  BERTH_ASSIGN_OR_RETURN(placement,
+                         cgroups::CreatePlacement(hierarchies, s.linux_cfg.cgroups_path, o.id));
+
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+    return ErrnoError("socketpair");
+  UniqueFd sync_parent(sv[0]);
+  UniqueFd sync_child(sv[1]);
+
+  InitConfig init;
+  init.spec = &s;
+  init.rootfs = *rootfs;
+  init.bundle = bundle;
+  init.no_pivot = o.no_pivot;
+  init.no_new_keyring = o.no_new_keyring;
+  init.preserve_fds = static_cast<int>(o.preserve_fds);
+  init.sync_fd = sync_child.get();
+  init.fifo_fd = fifo.get();
+  init.console_fd = console_child.get();
+  init.join = &join;
+  init.parent_only_fds = {dir.fd(), sync_parent.get()};
+  if (console) init.parent_only_fds.push_back(console.get());
+  init.hierarchies = hierarchies;
+  init.cgroup_dirs = placement.dirs;
+
+  int raw_pidfd = -1;
+  BERTH_ASSIGN_OR_RETURN(pid, CloneIntoNamespaces(s, join, init, &raw_pidfd));
+  pidfd.reset(raw_pidfd);
+  sync_child.reset();
+  console_child.reset();
+
+  BERTH_RETURN_IF_ERROR(Annotate(cgroups::AddProcess(placement, pid), "join cgroup"));
+  BERTH_RETURN_IF_ERROR(SendSync(sync_parent.get(), SyncType::kGo));
+  auto reply = ReceiveSync(sync_parent.get());
+  if (!reply.ok()) return absl::InternalError("container init exited during setup");
+  if (reply->type == SyncType::kError) return absl::FailedPreconditionError(reply->text);
+  if (reply->type != SyncType::kReady)
+    return absl::InternalError("unexpected message from container init");
+
+  UniqueFd pty_master;
+  if (console) {
+    BERTH_ASSIGN_OR_RETURN(pty_master, linux_ns::ReceiveFd(console.get()));
+  }
+  state::ContainerState cs;
+  cs.oci_version = s.oci_version;
+  cs.id = o.id;
+  cs.pid = pid;
+  auto stat = proc::ReadStat(pid);
+  if (!stat) return absl::InternalError("container init exited during setup");
+  cs.pid_start_time = stat->start_time;
+  cs.bundle = bundle;
+  cs.rootfs = *rootfs;
+  cs.created = FormatRfc3339Nano(absl::Now());
+  cs.owner = OwnerName();
+  cs.annotations = s.annotations;
+  const spec::Namespace* pidns = s.FindNamespace(NamespaceType::kPid);
+  cs.own_pid_namespace = pidns != nullptr && pidns->path.empty();
+  cs.created_cgroup_dirs = placement.created_dirs;
+  cs.cgroup_dirs = placement.dirs;
+  BERTH_RETURN_IF_ERROR(dir.WriteState(cs));
+  if (!o.pid_file.empty()) {
+    BERTH_RETURN_IF_ERROR(Annotate(WriteFileAtomic(o.pid_file, absl::StrCat(pid)), "--pid-file"));
+  }
+  BERTH_RETURN_IF_ERROR(SendSync(sync_parent.get(), SyncType::kCommit));
+  committed = true;
+  return CreatedContainer{std::move(dir),  std::move(cs),         std::move(pidfd),
+                          std::move(fifo), std::move(pty_master), s.process->terminal};
+}
+
+}  // namespace berth::container

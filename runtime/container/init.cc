@@ -1,0 +1,239 @@
+#include "runtime/container/init.h"
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "lib/errors.h"
+#include "lib/log.h"
+#include "lib/unique_fd.h"
+#include "runtime/container/sync.h"
+#include "runtime/linux/capabilities.h"
+#include "runtime/linux/devices.h"
+#include "runtime/linux/exec_lookup.h"
+#include "runtime/linux/loopback.h"
+#include "runtime/linux/masked_paths.h"
+#include "runtime/linux/mounts.h"
+#include "runtime/linux/pivot_root.h"
+#include "runtime/linux/process_limits.h"
+#include "runtime/linux/safe_path.h"
+#include "runtime/linux/terminal.h"
+#include "runtime/linux/user.h"
+
+namespace berth::container {
+namespace {
+
+using spec::NamespaceType;
+
+bool DevIsBindMounted(const spec::Spec& s) {
+  for (const spec::Mount& m : s.mounts) {
+    if (m.destination != "/dev" && m.destination != "/dev/") continue;
+    if (m.type == "bind") return true;
+    for (const std::string& o : m.options) {
+      if (o == "bind" || o == "rbind") return true;
+    }
+  }
+  return false;
+}
+
+absl::Status JoinAndCreateNamespaces(const InitConfig& c) {
+  const spec::Spec& s = *c.spec;
+  for (const linux_ns::NamespaceToJoin& ns : *c.join) {
+    if (ns.type == NamespaceType::kPid) continue;  // joined by the parent, before clone
+    BERTH_RETURN_IF_ERROR(linux_ns::Join(ns));
+  }
+  // A cgroup namespace is created only now, after the parent moved us into
+  // the container's cgroup, so that cgroup becomes its root.
+  const spec::Namespace* cg = s.FindNamespace(NamespaceType::kCgroup);
+  if (cg != nullptr && cg->path.empty() && ::unshare(CLONE_NEWCGROUP) != 0) {
+    return ErrnoError("create cgroup namespace");
+  }
+  const spec::Namespace* net = s.FindNamespace(NamespaceType::kNetwork);
+  if (net != nullptr && net->path.empty()) BERTH_RETURN_IF_ERROR(linux_ns::BringUpLoopback());
+  return absl::OkStatus();
+}
+
+absl::Status SetupRootfs(const InitConfig& c) {
+  const spec::Spec& s = *c.spec;
+  const spec::Linux& lx = s.linux_cfg;
+  BERTH_RETURN_IF_ERROR(linux_ns::PrepareRootfs(c.rootfs, lx.rootfs_propagation));
+  UniqueFd rootfd(::open(c.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!rootfd) return ErrnoError(absl::StrCat("open rootfs ", c.rootfs));
+
+  linux_ns::MountContext ctx;
+  ctx.rootfd = rootfd.get();
+  ctx.bundle = c.bundle;
+  ctx.hierarchies = c.hierarchies;
+  ctx.cgroup_dirs = c.cgroup_dirs;
+  const spec::Namespace* cg = s.FindNamespace(NamespaceType::kCgroup);
+  ctx.new_cgroup_ns = cg != nullptr;
+  for (size_t i = 0; i < s.mounts.size(); ++i) {
+    BERTH_RETURN_IF_ERROR(linux_ns::MountEntry(s.mounts[i], i, ctx));
+  }
+  BERTH_RETURN_IF_ERROR(linux_ns::CreateDevices(rootfd.get(), lx.devices, !DevIsBindMounted(s)));
+  BERTH_RETURN_IF_ERROR(linux_ns::CreateDevSymlinks(rootfd.get()));
+  if (s.process->terminal) BERTH_RETURN_IF_ERROR(linux_ns::CreateConsoleMountpoint(rootfd.get()));
+  // runc creates a missing cwd; do it while the rootfs is still writable.
+  BERTH_RETURN_IF_ERROR(Annotate(
+      linux_ns::CreateInRoot(rootfd.get(), s.process->cwd, linux_ns::TargetKind::kDirectory)
+          .status(),
+      "process.cwd"));
+
+  if (c.no_pivot) {
+    BERTH_RETURN_IF_ERROR(linux_ns::MoveRoot(c.rootfs));
+  } else {
+    UniqueFd dir(::open(c.rootfs.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir) return ErrnoError(absl::StrCat("open rootfs ", c.rootfs));
+    BERTH_RETURN_IF_ERROR(linux_ns::PivotRoot(dir.get()));
+  }
+  return linux_ns::ApplyRootPropagation(lx.rootfs_propagation);
+}
+
+absl::Status SetupTerminal(const InitConfig& c) {
+  BERTH_ASSIGN_OR_RETURN(linux_ns::Pty pty, linux_ns::OpenPty());
+  if (::mount(linux_ns::FdPath(pty.slave.get()).c_str(), "/dev/console", nullptr, MS_BIND,
+              nullptr) != 0) {
+    return ErrnoError("bind the terminal to /dev/console");
+  }
+  if (const auto& size = c.spec->process->console_size) {
+    BERTH_RETURN_IF_ERROR(linux_ns::SetWindowSize(pty.master.get(), size->height, size->width));
+  }
+  BERTH_RETURN_IF_ERROR(linux_ns::SendFd(c.console_fd, pty.master.get(), pty.slave_name));
+  return linux_ns::AttachToTerminal(pty.slave.get());
+}
+
+absl::Status JoinSessionKeyring() {
+  // KEYCTL_JOIN_SESSION_KEYRING (1) with no name: a fresh anonymous keyring,
+  // so the container does not share the host session's keys.
+  if (::syscall(SYS_keyctl, 1, nullptr) < 0 && errno != ENOSYS) {
+    return ErrnoError("create session keyring");
+  }
+  return absl::OkStatus();
+}
+
+std::vector<std::string> BuildEnv(const spec::Process& p, const linux_ns::ExecUser& user) {
+  std::vector<std::string> env = p.env;
+  bool has_home = false;
+  for (const std::string& e : env) has_home |= absl::StartsWith(e, "HOME=");
+  if (!has_home) env.push_back(absl::StrCat("HOME=", user.home));
+  return env;
+}
+
+absl::Status MarkFdsForClose(int preserve_fds) {
+  // Everything the runtime holds (sync socket, fifo, log, ...) closes at
+  // exec; only stdio and the preserved fds reach the process.
+  unsigned first = 3 + static_cast<unsigned>(preserve_fds);
+  if (::syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+    return ErrnoError("mark runtime file descriptors close-on-exec");
+  }
+  for (int fd = 3; fd < static_cast<int>(first); ++fd) {
+    if (::fcntl(fd, F_SETFD, 0) != 0) return ErrnoError(absl::StrCat("--preserve-fds: fd ", fd));
+  }
+  return absl::OkStatus();
+}
+
+struct ExecPlan {
+  std::string path;
+  std::vector<std::string> env;
+};
+
+absl::StatusOr<ExecPlan> Setup(const InitConfig& c) {
+  const spec::Spec& s = *c.spec;
+  const spec::Process& p = *s.process;
+  BERTH_RETURN_IF_ERROR(JoinAndCreateNamespaces(c));
+  ::umask(0);
+  BERTH_RETURN_IF_ERROR(SetupRootfs(c));
+  if (p.terminal) BERTH_RETURN_IF_ERROR(SetupTerminal(c));
+  if (s.root.readonly) BERTH_RETURN_IF_ERROR(linux_ns::MakeRootReadonly());
+  if (!s.hostname.empty() && ::sethostname(s.hostname.data(), s.hostname.size()) != 0) {
+    return ErrnoError(absl::StrCat("hostname: set \"", s.hostname, "\""));
+  }
+  if (!s.domainname.empty() && ::setdomainname(s.domainname.data(), s.domainname.size()) != 0) {
+    return ErrnoError(absl::StrCat("domainname: set \"", s.domainname, "\""));
+  }
+  BERTH_RETURN_IF_ERROR(linux_ns::MakePathsReadonly(s.linux_cfg.readonly_paths));
+  BERTH_RETURN_IF_ERROR(linux_ns::MaskPaths(s.linux_cfg.masked_paths));
+  if (!c.no_new_keyring) BERTH_RETURN_IF_ERROR(JoinSessionKeyring());
+  BERTH_RETURN_IF_ERROR(linux_ns::ApplyRlimits(p.rlimits));
+  if (p.oom_score_adj) BERTH_RETURN_IF_ERROR(linux_ns::SetOomScoreAdj(*p.oom_score_adj));
+
+  linux_ns::ExecUser user = linux_ns::LookupUser(p.user);
+  BERTH_RETURN_IF_ERROR(linux_ns::PrepareCapabilitiesForUserSwitch());
+  BERTH_RETURN_IF_ERROR(linux_ns::SwitchUser(p.user, user.groups));
+  if (::chdir(p.cwd.c_str()) != 0) return ErrnoError(absl::StrCat("process.cwd: chdir ", p.cwd));
+  ExecPlan plan;
+  plan.env = BuildEnv(p, user);
+  BERTH_ASSIGN_OR_RETURN(plan.path, linux_ns::LookupExecutable(p.args[0], plan.env));
+  if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+    return ErrnoError("process.noNewPrivileges");
+  }
+  if (p.capabilities) BERTH_RETURN_IF_ERROR(linux_ns::ApplyCapabilities(*p.capabilities));
+  ::umask(p.user.umask.value_or(022));
+  BERTH_RETURN_IF_ERROR(MarkFdsForClose(c.preserve_fds));
+  return plan;
+}
+
+std::vector<char*> CStrings(std::vector<std::string>& v) {
+  std::vector<char*> out;
+  out.reserve(v.size() + 1);
+  for (std::string& s : v) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+[[noreturn]] void Fail(int sync_fd, const absl::Status& status) {
+  SendSync(sync_fd, SyncType::kError, status.message()).IgnoreError();
+  ::_exit(1);
+}
+
+}  // namespace
+
+void RunInit(const InitConfig& c) {
+  // A half-made container must not outlive a killed `berth create`: the
+  // init only ever waits on the sync socket, and the parent's death closes
+  // it (EOF), so it exits at its next handshake step. (PR_SET_PDEATHSIG
+  // would race with a parent that exits right after "commit".)
+  for (int fd : c.parent_only_fds) ::close(fd);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+
+  auto go = ReceiveSync(c.sync_fd);
+  if (!go.ok() || go->type != SyncType::kGo) ::_exit(1);
+
+  auto plan = Setup(c);
+  if (!plan.ok()) Fail(c.sync_fd, plan.status());
+  if (!SendSync(c.sync_fd, SyncType::kReady).ok()) ::_exit(1);
+  auto commit = ReceiveSync(c.sync_fd);
+  if (!commit.ok() || commit->type != SyncType::kCommit) ::_exit(1);
+  ::close(c.sync_fd);
+
+  // Block until `start` writes to the exec fifo.
+  char byte;
+  ssize_t n;
+  while ((n = ::read(c.fifo_fd, &byte, 1)) < 0 && errno == EINTR) {
+  }
+  if (n != 1) ::_exit(1);
+
+  std::vector<std::string> args = c.spec->process->args;
+  std::vector<std::string> env = plan->env;
+  std::vector<char*> argv = CStrings(args);
+  std::vector<char*> envp = CStrings(env);
+  ::execve(plan->path.c_str(), argv.data(), envp.data());
+  // The caller of `start` has gone; the log (still open: close-on-exec) and
+  // stderr are the only places left to say why.
+  log::Error(absl::StrCat("exec ", plan->path, ": ", std::strerror(errno)));
+  ::_exit(127);
+}
+
+}  // namespace berth::container

@@ -1,0 +1,109 @@
+#include "runtime/container/lifecycle.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "lib/errors.h"
+#include "lib/log.h"
+#include "lib/proc.h"
+#include "runtime/cgroups/manager.h"
+
+namespace berth::container {
+namespace {
+
+using state::Status;
+
+absl::Status NotRunning() { return absl::FailedPreconditionError("container not running"); }
+
+// Waits until the process behind pidfd has exited (up to `ms`).
+bool WaitExited(int pidfd, int ms) {
+  struct pollfd p = {pidfd, POLLIN, 0};
+  int rc;
+  while ((rc = ::poll(&p, 1, ms)) < 0 && errno == EINTR) {
+  }
+  return rc > 0;
+}
+
+void KillEverything(const state::ContainerState& s) {
+  if (auto pidfd = OpenInitPidfd(s); pidfd.ok()) {
+    ::syscall(SYS_pidfd_send_signal, pidfd->get(), SIGKILL, nullptr, 0);
+    WaitExited(pidfd->get(), 10000);
+  }
+  // Without its own pid namespace the container's other processes survive
+  // the init; with one they are already gone. Either way, sweep the cgroup.
+  for (int round = 0; round < 50; ++round) {
+    auto pids = cgroups::ListPids(s.cgroup_dirs);
+    if (!pids.ok() || pids->empty()) return;
+    for (pid_t p : *pids) ::kill(p, SIGKILL);
+    ::usleep(2000);
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<UniqueFd> OpenInitPidfd(const state::ContainerState& s) {
+  UniqueFd fd(static_cast<int>(::syscall(SYS_pidfd_open, s.pid, 0)));
+  if (!fd) return absl::NotFoundError("container not running");
+  // The pidfd pins the process: if the start time still matches now, it is ours.
+  if (!proc::IsSameLiveProcess(s.pid, s.pid_start_time))
+    return absl::NotFoundError("container not running");
+  return fd;
+}
+
+absl::Status Start(const state::StateDir& dir, const state::ContainerState& s) {
+  Status st = state::ComputeStatus(dir, s);
+  if (st == Status::kStopped)
+    return absl::FailedPreconditionError("cannot start a container that has stopped");
+  if (st != Status::kCreated) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot start a container in the ", state::StatusName(st), " state"));
+  }
+  UniqueFd fifo(::openat(dir.fd(), "exec.fifo", O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!fifo) {
+    if (errno == ENXIO) return NotRunning();  // no reader: the init is gone
+    return ErrnoError("open exec fifo");
+  }
+  if (::write(fifo.get(), "0", 1) != 1) return ErrnoError("write exec fifo");
+  ::unlinkat(dir.fd(), "exec.fifo", 0);
+  return absl::OkStatus();
+}
+
+absl::Status Kill(const state::ContainerState& s, int signal, bool all) {
+  BERTH_ASSIGN_OR_RETURN(UniqueFd pidfd, OpenInitPidfd(s));
+  if (all) {
+    BERTH_ASSIGN_OR_RETURN(auto pids, cgroups::ListPids(s.cgroup_dirs));
+    for (pid_t p : pids) ::kill(p, signal);
+    return absl::OkStatus();
+  }
+  if (::syscall(SYS_pidfd_send_signal, pidfd.get(), signal, nullptr, 0) != 0) {
+    if (errno == ESRCH) return NotRunning();
+    return ErrnoError(absl::StrCat("send signal ", signal));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Delete(state::StateDir& dir, bool force) {
+  auto s = dir.ReadState();
+  if (!s.ok()) {
+    // A create that died before writing state.json left only the directory.
+    if (absl::IsNotFound(s.status())) return dir.Remove();
+    return s.status();
+  }
+  Status st = state::ComputeStatus(dir, *s);
+  if (st == Status::kRunning || st == Status::kPaused) {
+    if (!force) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "cannot delete container ", s->id, " that is not stopped: container still running"));
+    }
+  }
+  KillEverything(*s);
+  absl::Status result = cgroups::RemoveCreated(s->created_cgroup_dirs);
+  result.Update(dir.Remove());
+  return result;
+}
+
+}  // namespace berth::container

@@ -1,0 +1,98 @@
+// berth: an OCI runtime with runc's command line.
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "lib/log.h"
+#include "runtime/cli/commands.h"
+#include "runtime/cli/flags.h"
+#include "runtime/cli/report.h"
+
+namespace {
+
+using berth::cli::GlobalOptions;
+
+constexpr char kUsage[] =
+    "usage: berth [global options] COMMAND [options] [ARGS]\n"
+    "\n"
+    "Global options: --root DIR (default /run/berth), --log FILE,\n"
+    "  --log-format text|json, --debug, --version\n"
+    "\n"
+    "Commands:\n"
+    "  spec     write a default config.json\n"
+    "  create   create a container from a bundle\n"
+    "  start    start the process of a created container\n"
+    "  run      create and start a container, and wait for it\n"
+    "  state    print the state of a container\n"
+    "  kill     send a signal to a container\n"
+    "  delete   delete a container\n"
+    "  list     list containers\n"
+    "\n"
+    "See berth(8) and berth-COMMAND(8).\n";
+
+struct Command {
+  const char* name;
+  int (*run)(const GlobalOptions&, const berth::cli::Args&);
+};
+
+constexpr Command kCommands[] = {
+    {"spec", berth::cli::SpecCommand},
+    {"create", berth::cli::CreateCommand},
+    {"start", berth::cli::StartCommand},
+    {"run", berth::cli::RunCommand},
+    {"state", berth::cli::StateCommand},
+    {"kill", berth::cli::KillCommand},
+    {"delete", berth::cli::DeleteCommand},
+    {"list", berth::cli::ListCommand},
+    {"ps", nullptr},
+    {"exec", nullptr},
+    {"pause", nullptr},
+    {"resume", nullptr},
+    {"update", nullptr},
+    {"events", nullptr},
+    {"features", nullptr},
+    {"checkpoint", nullptr},
+    {"restore", nullptr},
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  GlobalOptions g;
+  bool version = false;
+  berth::cli::FlagSet flags("berth");
+  flags.String({"root"}, &g.root);
+  flags.String({"log"}, &g.log);
+  flags.String({"log-format"}, &g.log_format);
+  flags.Bool({"debug"}, &g.debug);
+  flags.Bool({"version", "v"}, &version);
+  auto rest = flags.Parse(args, /*interspersed=*/false);
+  if (!rest.ok()) return berth::cli::Fail(rest.status());
+  if (version) {
+    berth::cli::Print("berth version " BERTH_VERSION "\ncommit: " BERTH_VERSION "\nspec: 1.2.0\n");
+    return 0;
+  }
+  if (flags.help_requested() || rest->empty()) {
+    berth::cli::Print(kUsage);
+    return rest->empty() && !flags.help_requested() ? 1 : 0;
+  }
+  if (g.log_format != "text" && g.log_format != "json") {
+    return berth::cli::Usage("--log-format must be text or json");
+  }
+  auto format = g.log_format == "json" ? berth::log::Format::kJson : berth::log::Format::kText;
+  if (absl::Status st = berth::log::Init(g.log, format, g.debug); !st.ok()) {
+    return berth::cli::Fail(st);
+  }
+  const std::string& name = (*rest)[0];
+  berth::cli::Args sub(rest->begin() + 1, rest->end());
+  for (const Command& c : kCommands) {
+    if (name != c.name) continue;
+    if (c.run == nullptr) {
+      return berth::cli::Usage(
+          absl::StrCat(name, ": not supported yet (see the feature table in README.md)"));
+    }
+    return c.run(g, sub);
+  }
+  return berth::cli::Usage(absl::StrCat("unknown command \"", name, "\"; see berth --help"));
+}
