@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
@@ -76,7 +77,10 @@ std::string FormatLine(Format format, Level level, absl::string_view msg, absl::
     w.EndObject();
     return w.Take();
   }
-  return absl::StrCat("time=\"", time, "\" level=", LevelName(level), " msg=\"", msg, "\"");
+  // logrus's text format: the message quoted, with quotes and control
+  // characters escaped.
+  return absl::StrCat("time=\"", time, "\" level=", LevelName(level), " msg=\"",
+                      absl::CEscape(msg), "\"");
 }
 
 void Write(Level level, absl::string_view msg) {

@@ -9,7 +9,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
 #include "lib/errors.h"
+#include "lib/file_util.h"
 #include "lib/unique_fd.h"
 #include "runtime/linux/mount_api.h"
 #include "runtime/linux/safe_path.h"
@@ -177,6 +180,27 @@ absl::Status MountCgroupTree(const spec::Mount& m, const spec::MountOptions& opt
   return absl::OkStatus();
 }
 
+// The mount that contains `path`: the longest mount point that prefixes it.
+absl::Status MakeParentMountPrivate(const std::string& path) {
+  BERTH_ASSIGN_OR_RETURN(std::string mountinfo, ReadFile("/proc/self/mountinfo"));
+  std::string best;
+  bool shared = false;
+  for (absl::string_view line : absl::StrSplit(mountinfo, '\n', absl::SkipEmpty())) {
+    std::vector<absl::string_view> f = absl::StrSplit(line, ' ');
+    if (f.size() < 7) continue;
+    absl::string_view mp = f[4];
+    bool prefix = mp == "/" || path == mp || absl::StartsWith(path, absl::StrCat(mp, "/"));
+    if (!prefix || mp.size() < best.size()) continue;
+    best = std::string(mp);
+    shared = false;
+    for (size_t i = 6; i < f.size() && f[i] != "-"; ++i) shared |= absl::StartsWith(f[i], "shared:");
+  }
+  if (shared && ::mount(nullptr, best.c_str(), nullptr, MS_PRIVATE, nullptr) != 0) {
+    return ErrnoError(absl::StrCat("make the mount ", best, " holding the rootfs private"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status PrepareRootfs(const std::string& rootfs, const std::string& propagation) {
@@ -186,6 +210,10 @@ absl::Status PrepareRootfs(const std::string& rootfs, const std::string& propaga
   if (::mount(nullptr, "/", nullptr, prop | MS_REC, nullptr) != 0) {
     return ErrnoError("make / a slave mount in the container's mount namespace");
   }
+  // pivot_root refuses a new root whose parent mount is shared, which a
+  // "shared"/"rshared" rootfsPropagation makes it; make just that mount
+  // private (our copy of it), and share "/" again after pivot_root.
+  BERTH_RETURN_IF_ERROR(MakeParentMountPrivate(rootfs));
   if (::mount(rootfs.c_str(), rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
     return ErrnoError(absl::StrCat("bind mount rootfs ", rootfs));
   }

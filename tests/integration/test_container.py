@@ -341,3 +341,43 @@ def test_no_pivot(berth):
     p = berth.run("run", "--no-pivot", "--bundle", berth.bundle, berth.new_id())
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == "1"
+
+
+def test_rootfs_propagation(berth):
+    # ("slave" of a host mount that is itself private looks private: there is
+    # no master to follow, so it is checked only for not being shared.)
+    for prop, tag in [("private", None), ("shared", "shared:"), ("slave", None)]:
+        spec = berth.config()
+        spec["linux"]["rootfsPropagation"] = prop
+        berth.write_config(spec)
+        root = [l for l in run_ok(berth, "cat /proc/self/mountinfo").splitlines()
+                if l.split()[4] == "/"][0]
+        optional = root.split(" - ")[0].split()[6:]
+        if tag is None:
+            assert optional == [], (prop, root)
+        else:
+            assert any(o.startswith(tag) for o in optional), (prop, root)
+
+
+def test_run_on_callers_terminal(berth):
+    """`run` with terminal: true and no --console-socket bridges the pty to
+    its own tty (script(1) gives the test one)."""
+    spec = berth.config()
+    spec["process"]["terminal"] = True
+    spec["process"]["args"] = ["sh", "-c", "test -t 0 && test -t 1 && echo TTY-OK; tty; exit 3"]
+    berth.write_config(spec)
+    cmd = " ".join(berth.cmd("run", "--bundle", berth.bundle, berth.new_id()))
+    p = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL, timeout=60)
+    assert "TTY-OK" in p.stdout, p.stdout + p.stderr
+    assert "/dev/pts/" in p.stdout or "/dev/console" in p.stdout
+    assert p.returncode == 3
+
+
+def test_text_log_format(berth, tmp_path):
+    log = str(tmp_path / "text.log")
+    p = berth.run("--log", log, "state", "nonexistent")
+    assert p.returncode != 0
+    line = open(log).read().strip()
+    assert line.startswith('time="'), line
+    assert 'level=error msg="container \\"nonexistent\\" does not exist"' in line, line
