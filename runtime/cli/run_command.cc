@@ -27,7 +27,9 @@ int RunCommand(const GlobalOptions& g, const Args& args) {
   if (!created.ok()) return Fail(created.status());
   if (detach) {
     absl::Status st = container::Start(created->dir, created->state);
-    return st.ok() ? 0 : Fail(st);
+    if (!st.ok()) return Fail(st);
+    container::RunPoststartHooks(created->dir, created->state);
+    return 0;
   }
   auto status = container::StartAndWait(*created);
   absl::Status cleanup = container::Delete(created->dir, /*force=*/true);

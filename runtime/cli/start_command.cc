@@ -15,6 +15,7 @@ int StartCommand(const GlobalOptions& g, const Args& args) {
   auto s = dir->ReadState();
   if (!s.ok()) return Fail(s.status());
   if (absl::Status st = container::Start(*dir, *s); !st.ok()) return Fail(st);
+  container::RunPoststartHooks(*dir, *s);
   return 0;
 }
 

@@ -26,6 +26,7 @@
 #include "runtime/cgroups/manager.h"
 #include "runtime/container/init.h"
 #include "runtime/container/sync.h"
+#include "runtime/hooks/hooks.h"
 #include "runtime/linux/capabilities.h"
 #include "runtime/linux/namespaces.h"
 #include "runtime/linux/process_limits.h"
@@ -165,19 +166,21 @@ absl::StatusOr<pid_t> CloneIntoNamespaces(const spec::Spec& s,
 
 }  // namespace
 
-absl::StatusOr<spec::Spec> LoadBundleSpec(const std::string& bundle) {
-  std::string path = absl::StrCat(bundle, "/config.json");
+absl::StatusOr<spec::Spec> LoadSpecFile(const std::string& path, std::string* text_out) {
   auto text = ReadFile(path);
   if (!text.ok()) return text.status();
   auto parsed = spec::ParseSpec(*text);
   if (!parsed.ok()) return Annotate(parsed.status(), path);
+  if (text_out != nullptr) *text_out = std::move(*text);
   return parsed;
 }
 
 absl::StatusOr<CreatedContainer> Create(const CreateOptions& o) {
   BERTH_RETURN_IF_ERROR(state::ValidateId(o.id));
   BERTH_ASSIGN_OR_RETURN(std::string bundle, RealPath(o.bundle, "bundle"));
-  BERTH_ASSIGN_OR_RETURN(spec::Spec s, LoadBundleSpec(bundle));
+  std::string config_text;
+  BERTH_ASSIGN_OR_RETURN(spec::Spec s,
+                         LoadSpecFile(absl::StrCat(bundle, "/config.json"), &config_text));
   std::string root_path =
       s.root.path[0] == '/' ? s.root.path : absl::StrCat(bundle, "/", s.root.path);
   auto rootfs = RealPath(root_path, "root.path: rootfs");
@@ -236,6 +239,7 @@ absl::StatusOr<CreatedContainer> Create(const CreateOptions& o) {
 
   InitConfig init;
   init.spec = &s;
+  init.id = o.id;
   init.rootfs = *rootfs;
   init.bundle = bundle;
   init.no_pivot = o.no_pivot;
@@ -257,8 +261,15 @@ absl::StatusOr<CreatedContainer> Create(const CreateOptions& o) {
   console_child.reset();
 
   BERTH_RETURN_IF_ERROR(Annotate(cgroups::AddProcess(placement, pid), "join cgroup"));
-  BERTH_RETURN_IF_ERROR(SendSync(sync_parent.get(), SyncType::kGo));
+  BERTH_RETURN_IF_ERROR(SendSync(sync_parent.get(), SyncType::kGo, absl::StrCat(pid)));
   auto reply = ReceiveSync(sync_parent.get());
+  if (reply.ok() && reply->type == SyncType::kRunHooks) {
+    std::string state = hooks::StateJson(s, o.id, "creating", pid, bundle);
+    BERTH_RETURN_IF_ERROR(hooks::Run(s.hooks.prestart, "prestart", state));
+    BERTH_RETURN_IF_ERROR(hooks::Run(s.hooks.create_runtime, "createRuntime", state));
+    BERTH_RETURN_IF_ERROR(SendSync(sync_parent.get(), SyncType::kHooksDone));
+    reply = ReceiveSync(sync_parent.get());
+  }
   if (!reply.ok()) return absl::InternalError("container init exited during setup");
   if (reply->type == SyncType::kError) return absl::FailedPreconditionError(reply->text);
   if (reply->type != SyncType::kReady)
@@ -285,6 +296,11 @@ absl::StatusOr<CreatedContainer> Create(const CreateOptions& o) {
   cs.created_cgroup_dirs = placement.created_dirs;
   cs.cgroup_dirs = placement.dirs;
   BERTH_RETURN_IF_ERROR(dir.WriteState(cs));
+  // start and delete run poststart/poststop hooks from the config as it was
+  // at create time, even if the bundle has changed or gone since.
+  if (!s.hooks.poststart.empty() || !s.hooks.poststop.empty()) {
+    BERTH_RETURN_IF_ERROR(WriteFileAtomic(absl::StrCat(dir.path(), "/config.json"), config_text, 0600));
+  }
   if (!o.pid_file.empty()) {
     BERTH_RETURN_IF_ERROR(Annotate(WriteFileAtomic(o.pid_file, absl::StrCat(pid)), "--pid-file"));
   }

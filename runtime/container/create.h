@@ -37,8 +37,9 @@ struct CreatedContainer {
   bool terminal = false;
 };
 
-// Loads and checks bundle/config.json; every error names the field or path.
-absl::StatusOr<spec::Spec> LoadBundleSpec(const std::string& bundle);
+// Loads and checks a config.json; every error names the field or path.
+// `text_out`, if given, receives the file's text.
+absl::StatusOr<spec::Spec> LoadSpecFile(const std::string& path, std::string* text_out = nullptr);
 
 // On error nothing is left behind: no state directory, cgroup, process, fd.
 absl::StatusOr<CreatedContainer> Create(const CreateOptions& options);

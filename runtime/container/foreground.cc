@@ -84,6 +84,7 @@ absl::StatusOr<int> StartAndWait(CreatedContainer& c) {
   // The fifo we hold is read-write: our byte releases the init.
   if (::write(c.fifo.get(), "0", 1) != 1) return ErrnoError("start container");
   ::unlinkat(c.dir.fd(), "exec.fifo", 0);
+  RunPoststartHooks(c.dir, c.state);
 
   bool stdin_open = master >= 0;
   std::optional<int> status;

@@ -13,11 +13,13 @@
 #include <cstring>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "lib/errors.h"
 #include "lib/log.h"
 #include "lib/unique_fd.h"
 #include "runtime/container/sync.h"
+#include "runtime/hooks/hooks.h"
 #include "runtime/linux/capabilities.h"
 #include "runtime/linux/devices.h"
 #include "runtime/linux/exec_lookup.h"
@@ -63,6 +65,21 @@ absl::Status JoinAndCreateNamespaces(const InitConfig& c) {
   return absl::OkStatus();
 }
 
+// Mounts are done, pivot_root is next: the runtime-spec's point for
+// prestart/createRuntime (run by the parent, in the runtime's namespaces)
+// and createContainer (run here, in the container's namespaces).
+absl::Status RunCreateHooks(const InitConfig& c) {
+  const spec::Hooks& h = c.spec->hooks;
+  if (!h.prestart.empty() || !h.create_runtime.empty()) {
+    BERTH_RETURN_IF_ERROR(SendSync(c.sync_fd, SyncType::kRunHooks));
+    BERTH_ASSIGN_OR_RETURN(SyncMessage reply, ReceiveSync(c.sync_fd));
+    if (reply.type != SyncType::kHooksDone) return absl::AbortedError("create hooks failed");
+  }
+  if (h.create_container.empty()) return absl::OkStatus();
+  return hooks::Run(h.create_container, "createContainer",
+                    hooks::StateJson(*c.spec, c.id, "creating", c.host_pid, c.bundle));
+}
+
 absl::Status SetupRootfs(const InitConfig& c) {
   const spec::Spec& s = *c.spec;
   const spec::Linux& lx = s.linux_cfg;
@@ -89,6 +106,7 @@ absl::Status SetupRootfs(const InitConfig& c) {
           .status(),
       "process.cwd"));
 
+  BERTH_RETURN_IF_ERROR(RunCreateHooks(c));
   if (c.no_pivot) {
     BERTH_RETURN_IF_ERROR(linux_ns::MoveRoot(c.rootfs));
   } else {
@@ -198,7 +216,8 @@ std::vector<char*> CStrings(std::vector<std::string>& v) {
 
 }  // namespace
 
-void RunInit(const InitConfig& c) {
+void RunInit(const InitConfig& config) {
+  InitConfig c = config;
   // A half-made container must not outlive a killed `berth create`: the
   // init only ever waits on the sync socket, and the parent's death closes
   // it (EOF), so it exits at its next handshake step. (PR_SET_PDEATHSIG
@@ -209,7 +228,7 @@ void RunInit(const InitConfig& c) {
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
 
   auto go = ReceiveSync(c.sync_fd);
-  if (!go.ok() || go->type != SyncType::kGo) ::_exit(1);
+  if (!go.ok() || go->type != SyncType::kGo || !absl::SimpleAtoi(go->text, &c.host_pid)) ::_exit(1);
 
   auto plan = Setup(c);
   if (!plan.ok()) Fail(c.sync_fd, plan.status());
@@ -225,6 +244,16 @@ void RunInit(const InitConfig& c) {
   }
   if (n != 1) ::_exit(1);
 
+  // startContainer hooks: in the container, after start, before the user's
+  // process; their path resolves inside the container.
+  if (!c.spec->hooks.start_container.empty()) {
+    absl::Status st = hooks::Run(c.spec->hooks.start_container, "startContainer",
+                                 hooks::StateJson(*c.spec, c.id, "created", c.host_pid, c.bundle));
+    if (!st.ok()) {
+      log::Error(st.message());
+      ::_exit(1);
+    }
+  }
   std::vector<std::string> args = c.spec->process->args;
   std::vector<std::string> env = plan->env;
   std::vector<char*> argv = CStrings(args);

@@ -13,6 +13,8 @@ namespace berth::container {
 
 struct InitConfig {
   const spec::Spec* spec = nullptr;
+  std::string id;
+  pid_t host_pid = 0;  // the init's pid in the runtime's pid namespace (from "go")
   std::string rootfs;  // absolute, resolved
   std::string bundle;  // absolute
   bool no_pivot = false;

@@ -6,11 +6,15 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "lib/errors.h"
 #include "lib/log.h"
 #include "lib/proc.h"
 #include "runtime/cgroups/manager.h"
+#include "runtime/container/create.h"
+#include "runtime/hooks/hooks.h"
 
 namespace berth::container {
 namespace {
@@ -86,6 +90,30 @@ absl::Status Kill(const state::ContainerState& s, int signal, bool all) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// The config saved at create time when it has poststart/poststop hooks.
+std::optional<spec::Spec> SavedSpec(const state::StateDir& dir) {
+  std::string path = absl::StrCat(dir.path(), "/config.json");
+  if (::access(path.c_str(), F_OK) != 0) return std::nullopt;
+  auto s = LoadSpecFile(path);
+  if (!s.ok()) {
+    log::Warn(absl::StrCat("hooks: ", s.status().message()));
+    return std::nullopt;
+  }
+  return *std::move(s);
+}
+
+}  // namespace
+
+void RunPoststartHooks(const state::StateDir& dir, const state::ContainerState& s) {
+  auto spec = SavedSpec(dir);
+  if (!spec || spec->hooks.poststart.empty()) return;
+  absl::Status st = hooks::Run(spec->hooks.poststart, "poststart",
+                               hooks::StateJson(*spec, s.id, "running", s.pid, s.bundle));
+  if (!st.ok()) log::Warn(st.message());
+}
+
 absl::Status Delete(state::StateDir& dir, bool force) {
   auto s = dir.ReadState();
   if (!s.ok()) {
@@ -100,9 +128,15 @@ absl::Status Delete(state::StateDir& dir, bool force) {
           "cannot delete container ", s->id, " that is not stopped: container still running"));
     }
   }
+  std::optional<spec::Spec> spec = SavedSpec(dir);
   KillEverything(*s);
   absl::Status result = cgroups::RemoveCreated(s->created_cgroup_dirs);
   result.Update(dir.Remove());
+  if (spec && !spec->hooks.poststop.empty()) {
+    absl::Status st = hooks::Run(spec->hooks.poststop, "poststop",
+                                 hooks::StateJson(*spec, s->id, "stopped", 0, s->bundle));
+    if (!st.ok()) log::Warn(st.message());
+  }
   return result;
 }
 

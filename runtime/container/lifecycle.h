@@ -19,7 +19,11 @@ absl::StatusOr<UniqueFd> OpenInitPidfd(const state::ContainerState& s);
 absl::Status Kill(const state::ContainerState& s, int signal, bool all);
 
 // Removes the container: kills what still runs (when allowed), removes the
-// cgroups berth created and the state directory.
+// cgroups berth created and the state directory, then runs poststop hooks
+// (a failing one is logged as a warning).
 absl::Status Delete(state::StateDir& dir, bool force);
+
+// poststart hooks after the process started; failures are warnings.
+void RunPoststartHooks(const state::StateDir& dir, const state::ContainerState& s);
 
 }  // namespace berth::container

@@ -13,7 +13,14 @@
 
 namespace berth::container {
 
-enum class SyncType : uint32_t { kGo = 1, kReady = 2, kError = 3, kCommit = 4 };
+enum class SyncType : uint32_t {
+  kGo = 1,        // parent → init; text: the init's pid as the host sees it
+  kReady = 2,     // init → parent
+  kError = 3,     // init → parent; text: the message
+  kCommit = 4,    // parent → init
+  kRunHooks = 5,  // init → parent: run prestart/createRuntime hooks now
+  kHooksDone = 6  // parent → init
+};
 
 struct SyncMessage {
   SyncType type;
