@@ -26,6 +26,7 @@ int RunCommand(const GlobalOptions& g, const Args& args) {
   auto created = container::Create(o);
   if (!created.ok()) return Fail(created.status());
   if (detach) {
+    created->fifo.reset();  // as a writer, it would keep Start waiting for the exec
     absl::Status st = container::Start(created->dir, created->state);
     if (!st.ok()) return Fail(st);
     container::RunPoststartHooks(created->dir, created->state);

@@ -81,9 +81,8 @@ absl::StatusOr<int> StartAndWait(CreatedContainer& c) {
     CopyWindowSize(STDIN_FILENO, master);
     raw.emplace(STDIN_FILENO);
   }
-  // The fifo we hold is read-write: our byte releases the init.
-  if (::write(c.fifo.get(), "0", 1) != 1) return ErrnoError("start container");
-  ::unlinkat(c.dir.fd(), "exec.fifo", 0);
+  c.fifo.reset();  // as a writer, it would keep ReleaseInit waiting
+  BERTH_RETURN_IF_ERROR(ReleaseInit(c.dir));
   RunPoststartHooks(c.dir, c.state);
 
   bool stdin_open = master >= 0;

@@ -66,14 +66,32 @@ absl::Status Start(const state::StateDir& dir, const state::ContainerState& s) {
     return absl::FailedPreconditionError(
         absl::StrCat("cannot start a container in the ", state::StatusName(st), " state"));
   }
-  UniqueFd fifo(::openat(dir.fd(), "exec.fifo", O_WRONLY | O_NONBLOCK | O_CLOEXEC));
-  if (!fifo) {
-    if (errno == ENXIO) return NotRunning();  // no reader: the init is gone
-    return ErrnoError("open exec fifo");
+  BERTH_RETURN_IF_ERROR(ReleaseInit(dir));
+  if (!proc::IsSameLiveProcess(s.pid, s.pid_start_time)) {
+    return absl::FailedPreconditionError("container init exited before executing the process");
   }
-  if (::write(fifo.get(), "0", 1) != 1) return ErrnoError("write exec fifo");
-  ::unlinkat(dir.fd(), "exec.fifo", 0);
   return absl::OkStatus();
+}
+
+absl::Status ReleaseInit(const state::StateDir& dir) {
+  // Our reader is opened before our writer: the kernel then reports POLLHUP
+  // on it once no writer is left, i.e. when the init's own (close-on-exec)
+  // fifo fd goes away at execve, or with the init.
+  UniqueFd reader(::openat(dir.fd(), "exec.fifo", O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!reader) return ErrnoError("open exec fifo");
+  {
+    UniqueFd writer(::openat(dir.fd(), "exec.fifo", O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!writer) return ErrnoError("open exec fifo");
+    if (::write(writer.get(), "0", 1) != 1) return ErrnoError("write exec fifo");
+  }
+  ::unlinkat(dir.fd(), "exec.fifo", 0);
+  for (;;) {
+    struct pollfd p = {reader.get(), POLLIN, 0};
+    if (::poll(&p, 1, -1) < 0 && errno != EINTR) return ErrnoError("wait for exec");
+    if (p.revents & (POLLHUP | POLLERR)) return absl::OkStatus();
+    // POLLIN only: our byte is still in the fifo; the init has not read it.
+    ::usleep(100);
+  }
 }
 
 absl::Status Kill(const state::ContainerState& s, int signal, bool all) {

@@ -8,8 +8,13 @@
 namespace berth::container {
 
 // Releases the init blocked on the exec fifo (opens it, writes one byte,
-// removes it). Errors if the container is not in "created".
+// removes it) and returns once the init has executed the user's process (or
+// died), so poststart hooks run after the exec as the runtime-spec says.
+// Errors if the container is not in "created".
 absl::Status Start(const state::StateDir& dir, const state::ContainerState& s);
+
+// The fifo part of Start, for `run`, which has just created the container.
+absl::Status ReleaseInit(const state::StateDir& dir);
 
 // A pidfd for the init, checked against the recorded start time so a reused
 // pid is never signalled. NotFound ("container not running") otherwise.

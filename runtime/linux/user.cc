@@ -32,7 +32,8 @@ ExecUser ResolveUser(uint32_t uid, absl::string_view passwd, absl::string_view g
       gid_t gid;
       if (f.size() < 4 || !absl::SimpleAtoi(f[2], &gid)) continue;
       for (absl::string_view member : absl::StrSplit(f[3], ',', absl::SkipEmpty())) {
-        if (member == name) out.groups.push_back(gid);
+        bool seen = std::find(out.groups.begin(), out.groups.end(), gid) != out.groups.end();
+        if (member == name && !seen) out.groups.push_back(gid);
       }
     }
   }
