@@ -1,4 +1,7 @@
 // berth: an OCI runtime with runc's command line.
+#include <unistd.h>
+
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -67,6 +70,12 @@ int main(int argc, char** argv) {
   flags.String({"log-format"}, &g.log_format);
   flags.Bool({"debug"}, &g.debug);
   flags.Bool({"version", "v"}, &version);
+  // Rootless: like runc, state lives in $XDG_RUNTIME_DIR unless --root says otherwise.
+  if (::geteuid() != 0) {
+    const char* xdg = ::getenv("XDG_RUNTIME_DIR");
+    g.root = xdg != nullptr && *xdg != '\0' ? absl::StrCat(xdg, "/berth")
+                                            : absl::StrCat("/tmp/berth-", ::geteuid());
+  }
   auto rest = flags.Parse(args, /*interspersed=*/false);
   if (!rest.ok()) return berth::cli::Fail(rest.status());
   if (version) {

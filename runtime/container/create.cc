@@ -21,6 +21,7 @@
 #include "absl/time/clock.h"
 #include "lib/errors.h"
 #include "lib/file_util.h"
+#include "lib/log.h"
 #include "lib/proc.h"
 #include "lib/time_format.h"
 #include "runtime/cgroups/manager.h"
@@ -31,6 +32,7 @@
 #include "runtime/linux/namespaces.h"
 #include "runtime/linux/process_limits.h"
 #include "runtime/linux/terminal.h"
+#include "runtime/linux/userns.h"
 #include "runtime/spec/mount_options.h"
 #include "runtime/spec/parser.h"
 
@@ -82,12 +84,10 @@ absl::Status Validate(const spec::Spec& s, const CreateOptions& o) {
     return absl::InvalidArgumentError(
         "linux.namespaces: joining an existing mount namespace by path is not supported");
   }
-  for (NamespaceType t : {NamespaceType::kUser, NamespaceType::kTime}) {
-    if (s.HasNamespace(t)) {
-      return absl::UnimplementedError(absl::StrCat("linux.namespaces: ", spec::NamespaceTypeName(t),
-                                                   " namespaces are not supported yet"));
-    }
+  if (s.HasNamespace(NamespaceType::kTime)) {
+    return absl::UnimplementedError("linux.namespaces: time namespaces are not supported yet");
   }
+  BERTH_RETURN_IF_ERROR(linux_ns::ValidateIdMappings(s));
   const spec::Namespace* uts = s.FindNamespace(NamespaceType::kUts);
   if ((!s.hostname.empty() || !s.domainname.empty()) && (uts == nullptr || !uts->path.empty())) {
     return absl::InvalidArgumentError(
@@ -99,9 +99,6 @@ absl::Status Validate(const spec::Spec& s, const CreateOptions& o) {
   }
   if (!p.terminal && !o.console_socket.empty()) {
     return absl::InvalidArgumentError("--console-socket given but process.terminal is false");
-  }
-  if (!s.linux_cfg.uid_mappings.empty() || !s.linux_cfg.gid_mappings.empty()) {
-    return absl::UnimplementedError("linux.uidMappings: user namespaces are not supported yet");
   }
   if (!s.linux_cfg.sysctl.empty()) {
     return absl::UnimplementedError("linux.sysctl: not supported yet");
@@ -228,8 +225,16 @@ absl::StatusOr<CreatedContainer> Create(const CreateOptions& o) {
   if (!fifo) return ErrnoError("open exec fifo");
 
   BERTH_ASSIGN_OR_RETURN(auto hierarchies, cgroups::DetectHierarchies());
-  BERTH_ASSIGN_OR_RETURN(placement,
-                         cgroups::CreatePlacement(hierarchies, s.linux_cfg.cgroups_path, o.id));
+  auto made = cgroups::CreatePlacement(hierarchies, s.linux_cfg.cgroups_path, o.id);
+  if (made.ok()) {
+    placement = *std::move(made);
+  } else if (::geteuid() != 0 && absl::IsPermissionDenied(made.status())) {
+    // Rootless, as runc: run without cgroups we are not allowed to create.
+    log::Warn(
+        absl::StrCat("cgroups: ", made.status().message(), "; running without cgroups (rootless)"));
+  } else {
+    return made.status();
+  }
 
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
@@ -260,6 +265,11 @@ absl::StatusOr<CreatedContainer> Create(const CreateOptions& o) {
   sync_child.reset();
   console_child.reset();
 
+  // A new user namespace gets its maps before the init does anything.
+  if (const spec::Namespace* user = s.FindNamespace(NamespaceType::kUser); user != nullptr) {
+    BERTH_RETURN_IF_ERROR(
+        linux_ns::WriteIdMappings(pid, s.linux_cfg.uid_mappings, s.linux_cfg.gid_mappings));
+  }
   BERTH_RETURN_IF_ERROR(Annotate(cgroups::AddProcess(placement, pid), "join cgroup"));
   BERTH_RETURN_IF_ERROR(SendSync(sync_parent.get(), SyncType::kGo, absl::StrCat(pid)));
   auto reply = ReceiveSync(sync_parent.get());
@@ -299,7 +309,8 @@ absl::StatusOr<CreatedContainer> Create(const CreateOptions& o) {
   // start and delete run poststart/poststop hooks from the config as it was
   // at create time, even if the bundle has changed or gone since.
   if (!s.hooks.poststart.empty() || !s.hooks.poststop.empty()) {
-    BERTH_RETURN_IF_ERROR(WriteFileAtomic(absl::StrCat(dir.path(), "/config.json"), config_text, 0600));
+    BERTH_RETURN_IF_ERROR(
+        WriteFileAtomic(absl::StrCat(dir.path(), "/config.json"), config_text, 0600));
   }
   if (!o.pid_file.empty()) {
     BERTH_RETURN_IF_ERROR(Annotate(WriteFileAtomic(o.pid_file, absl::StrCat(pid)), "--pid-file"));

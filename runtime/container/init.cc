@@ -50,6 +50,14 @@ bool DevIsBindMounted(const spec::Spec& s) {
 
 absl::Status JoinAndCreateNamespaces(const InitConfig& c) {
   const spec::Spec& s = *c.spec;
+  if (s.HasNamespace(NamespaceType::kUser)) {
+    // The parent has written our maps: become the namespace's root (if it
+    // is mapped) before doing anything else.
+    if (::setresgid(0, 0, 0) != 0 && errno != EINVAL)
+      return ErrnoError("setgid 0 in user namespace");
+    if (::setresuid(0, 0, 0) != 0 && errno != EINVAL)
+      return ErrnoError("setuid 0 in user namespace");
+  }
   for (const linux_ns::NamespaceToJoin& ns : *c.join) {
     if (ns.type == NamespaceType::kPid) continue;  // joined by the parent, before clone
     BERTH_RETURN_IF_ERROR(linux_ns::Join(ns));
@@ -94,6 +102,7 @@ absl::Status SetupRootfs(const InitConfig& c) {
   ctx.cgroup_dirs = c.cgroup_dirs;
   const spec::Namespace* cg = s.FindNamespace(NamespaceType::kCgroup);
   ctx.new_cgroup_ns = cg != nullptr;
+  ctx.in_user_ns = s.HasNamespace(NamespaceType::kUser);
   for (size_t i = 0; i < s.mounts.size(); ++i) {
     BERTH_RETURN_IF_ERROR(linux_ns::MountEntry(s.mounts[i], i, ctx));
   }

@@ -6,11 +6,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/string_view.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "lib/errors.h"
 #include "lib/file_util.h"
 #include "lib/unique_fd.h"
@@ -158,11 +158,13 @@ absl::Status MountCgroupTree(const spec::Mount& m, const spec::MountOptions& opt
         ::openat(tmpfs_dir.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!sub) return ErrnoError(absl::StrCat(where, ": open ", name));
     int rc;
-    if (ctx.new_cgroup_ns) {
+    if (ctx.new_cgroup_ns && !(ctx.in_user_ns && !h.unified)) {
       std::string data = h.unified ? "" : absl::StrJoin(h.controllers, ",");
       if (!h.unified && data.rfind("name=", 0) == 0) data = "none," + data;
       rc = ::mount(h.unified ? "cgroup2" : "cgroup", FdPath(sub.get()).c_str(),
                    h.unified ? "cgroup2" : "cgroup", flags, data.empty() ? nullptr : data.c_str());
+    } else if (i >= ctx.cgroup_dirs.size()) {
+      continue;  // rootless without cgroups: leave the directory empty
     } else {
       UniqueFd tree(
           ::open_tree(AT_FDCWD, ctx.cgroup_dirs[i].c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
@@ -193,7 +195,8 @@ absl::Status MakeParentMountPrivate(const std::string& path) {
     if (!prefix || mp.size() < best.size()) continue;
     best = std::string(mp);
     shared = false;
-    for (size_t i = 6; i < f.size() && f[i] != "-"; ++i) shared |= absl::StartsWith(f[i], "shared:");
+    for (size_t i = 6; i < f.size() && f[i] != "-"; ++i)
+      shared |= absl::StartsWith(f[i], "shared:");
   }
   if (shared && ::mount(nullptr, best.c_str(), nullptr, MS_PRIVATE, nullptr) != 0) {
     return ErrnoError(absl::StrCat("make the mount ", best, " holding the rootfs private"));
@@ -215,6 +218,12 @@ absl::Status PrepareRootfs(const std::string& rootfs, const std::string& propaga
   // private (our copy of it), and share "/" again after pivot_root.
   BERTH_RETURN_IF_ERROR(MakeParentMountPrivate(rootfs));
   if (::mount(rootfs.c_str(), rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
+    if (errno == EACCES) {
+      return ErrnoError(absl::StrCat(
+          "bind mount rootfs ", rootfs,
+          " (in a user namespace, every directory above the rootfs must be searchable by the "
+          "container's mapped root user)"));
+    }
     return ErrnoError(absl::StrCat("bind mount rootfs ", rootfs));
   }
   return absl::OkStatus();

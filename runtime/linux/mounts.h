@@ -17,6 +17,8 @@ struct MountContext {
   std::vector<cgroups::Hierarchy> hierarchies;
   std::vector<std::string> cgroup_dirs;  // the container's cgroup, same order
   bool new_cgroup_ns = false;
+  // In a user namespace v1 cgroup hierarchies cannot be mounted, only bound.
+  bool in_user_ns = false;
 };
 
 // Makes the host's mounts slave (or `propagation`) in our namespace, so

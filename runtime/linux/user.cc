@@ -11,6 +11,7 @@
 #include "absl/strings/string_view.h"
 #include "lib/errors.h"
 #include "lib/file_util.h"
+#include "runtime/linux/userns.h"
 
 namespace berth::linux_ns {
 
@@ -51,7 +52,14 @@ ExecUser LookupUser(const spec::User& user) {
 }
 
 absl::Status SwitchUser(const spec::User& user, const std::vector<gid_t>& groups) {
-  if (::setgroups(groups.size(), groups.data()) != 0) {
+  // In a user namespace whose setgroups is denied (rootless), groups cannot
+  // change: fine unless some were asked for.
+  if (SetgroupsDenied()) {
+    if (!user.additional_gids.empty()) {
+      return absl::PermissionDeniedError(
+          "process.user.additionalGids: setgroups is denied in this user namespace (rootless)");
+    }
+  } else if (::setgroups(groups.size(), groups.data()) != 0) {
     return ErrnoError("set supplementary groups (process.user.additionalGids)");
   }
   if (::setresgid(user.gid, user.gid, user.gid) != 0) {
