@@ -31,6 +31,7 @@
 #include "runtime/linux/capabilities.h"
 #include "runtime/linux/namespaces.h"
 #include "runtime/linux/process_limits.h"
+#include "runtime/linux/sysctl.h"
 #include "runtime/linux/terminal.h"
 #include "runtime/linux/userns.h"
 #include "runtime/spec/mount_options.h"
@@ -100,9 +101,7 @@ absl::Status Validate(const spec::Spec& s, const CreateOptions& o) {
   if (!p.terminal && !o.console_socket.empty()) {
     return absl::InvalidArgumentError("--console-socket given but process.terminal is false");
   }
-  if (!s.linux_cfg.sysctl.empty()) {
-    return absl::UnimplementedError("linux.sysctl: not supported yet");
-  }
+  BERTH_RETURN_IF_ERROR(linux_ns::ValidateSysctl(s));
   for (const spec::Rlimit& l : p.rlimits) {
     if (linux_ns::RlimitResource(l.type) < 0) {
       return absl::InvalidArgumentError(

@@ -22,6 +22,7 @@
 #include "runtime/hooks/hooks.h"
 #include "runtime/linux/capabilities.h"
 #include "runtime/linux/devices.h"
+#include "runtime/linux/exe_guard.h"
 #include "runtime/linux/exec_lookup.h"
 #include "runtime/linux/loopback.h"
 #include "runtime/linux/masked_paths.h"
@@ -29,6 +30,7 @@
 #include "runtime/linux/pivot_root.h"
 #include "runtime/linux/process_limits.h"
 #include "runtime/linux/safe_path.h"
+#include "runtime/linux/sysctl.h"
 #include "runtime/linux/terminal.h"
 #include "runtime/linux/user.h"
 
@@ -128,8 +130,16 @@ absl::Status SetupRootfs(const InitConfig& c) {
 
 absl::Status SetupTerminal(const InitConfig& c) {
   BERTH_ASSIGN_OR_RETURN(linux_ns::Pty pty, linux_ns::OpenPty());
-  if (::mount(linux_ns::FdPath(pty.slave.get()).c_str(), "/dev/console", nullptr, MS_BIND,
-              nullptr) != 0) {
+  // CVE-2025-52565: bind onto the /dev/console we created, checked to be a
+  // regular file again now, never onto whatever the path names later.
+  UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  BERTH_ASSIGN_OR_RETURN(UniqueFd console, linux_ns::OpenInRootNoSymlinks(root.get(), "/dev/console"));
+  struct stat st;
+  if (::fstat(console.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return absl::FailedPreconditionError("/dev/console was replaced before the terminal was bound to it");
+  }
+  if (::mount(linux_ns::FdPath(pty.slave.get()).c_str(), linux_ns::FdPath(console.get()).c_str(),
+              nullptr, MS_BIND, nullptr) != 0) {
     return ErrnoError("bind the terminal to /dev/console");
   }
   if (const auto& size = c.spec->process->console_size) {
@@ -169,6 +179,18 @@ absl::Status MarkFdsForClose(int preserve_fds) {
   return absl::OkStatus();
 }
 
+// CVE-2024-21626: a cwd such as /proc/self/fd/N naming a directory fd the
+// runtime still held would put the process in the host's filesystem. After
+// chdir, the kernel must see the cwd inside our root.
+absl::Status CheckCwdInsideContainer(const std::string& cwd) {
+  char buf[4096];
+  if (::getcwd(buf, sizeof buf) == nullptr || buf[0] != '/') {
+    return absl::PermissionDeniedError(
+        absl::StrCat("process.cwd: ", cwd, " is outside the container's root filesystem"));
+  }
+  return absl::OkStatus();
+}
+
 struct ExecPlan {
   std::string path;
   std::vector<std::string> env;
@@ -188,6 +210,8 @@ absl::StatusOr<ExecPlan> Setup(const InitConfig& c) {
   if (!s.domainname.empty() && ::setdomainname(s.domainname.data(), s.domainname.size()) != 0) {
     return ErrnoError(absl::StrCat("domainname: set \"", s.domainname, "\""));
   }
+  // Before readonlyPaths, which usually make /proc/sys read-only.
+  BERTH_RETURN_IF_ERROR(linux_ns::ApplySysctl(s.linux_cfg.sysctl));
   BERTH_RETURN_IF_ERROR(linux_ns::MakePathsReadonly(s.linux_cfg.readonly_paths));
   BERTH_RETURN_IF_ERROR(linux_ns::MaskPaths(s.linux_cfg.masked_paths));
   if (!c.no_new_keyring) BERTH_RETURN_IF_ERROR(JoinSessionKeyring());
@@ -198,9 +222,11 @@ absl::StatusOr<ExecPlan> Setup(const InitConfig& c) {
   BERTH_RETURN_IF_ERROR(linux_ns::PrepareCapabilitiesForUserSwitch());
   BERTH_RETURN_IF_ERROR(linux_ns::SwitchUser(p.user, user.groups));
   if (::chdir(p.cwd.c_str()) != 0) return ErrnoError(absl::StrCat("process.cwd: chdir ", p.cwd));
+  BERTH_RETURN_IF_ERROR(CheckCwdInsideContainer(p.cwd));
   ExecPlan plan;
   plan.env = BuildEnv(p, user);
   BERTH_ASSIGN_OR_RETURN(plan.path, linux_ns::LookupExecutable(p.args[0], plan.env));
+  BERTH_RETURN_IF_ERROR(linux_ns::CheckNotRuntimeBinary(plan.path, c.runtime_exe));
   if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
     return ErrnoError("process.noNewPrivileges");
   }
@@ -236,8 +262,15 @@ void RunInit(const InitConfig& config) {
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
 
+  // CVE-2016-9962: nothing in the container may ptrace the init while it
+  // still holds runtime fds. (After the parent wrote our id maps, which
+  // needs our /proc files owned by their creator.)
+  auto own_exe = linux_ns::OwnExecutable();
+  if (!own_exe.ok()) ::_exit(1);
+  c.runtime_exe = *own_exe;
   auto go = ReceiveSync(c.sync_fd);
   if (!go.ok() || go->type != SyncType::kGo || !absl::SimpleAtoi(go->text, &c.host_pid)) ::_exit(1);
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
   auto plan = Setup(c);
   if (!plan.ok()) Fail(c.sync_fd, plan.status());

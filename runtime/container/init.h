@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "runtime/cgroups/hierarchy.h"
+#include "runtime/linux/exe_guard.h"
 #include "runtime/linux/namespaces.h"
 #include "runtime/spec/spec.h"
 
@@ -15,6 +16,7 @@ struct InitConfig {
   const spec::Spec* spec = nullptr;
   std::string id;
   pid_t host_pid = 0;  // the init's pid in the runtime's pid namespace (from "go")
+  linux_ns::FileId runtime_exe;  // the berth binary itself (CVE-2019-5736 check)
   std::string rootfs;  // absolute, resolved
   std::string bundle;  // absolute
   bool no_pivot = false;

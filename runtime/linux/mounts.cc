@@ -204,6 +204,18 @@ absl::Status MakeParentMountPrivate(const std::string& path) {
   return absl::OkStatus();
 }
 
+// CVE-2019-19921, CVE-2023-27561: an image whose /proc or /sys (or a path
+// under them) is a symlink would move procfs/sysfs somewhere the masking
+// and the runtime's later /proc writes do not expect. runc refuses; so do we.
+absl::Status RefuseSymlinkedProcfs(const spec::Mount& m, const MountContext& ctx,
+                                   absl::string_view where) {
+  if (m.type != "proc" && m.type != "sysfs") return absl::OkStatus();
+  auto resolved = OpenInRootNoSymlinks(ctx.rootfd, m.destination);
+  if (resolved.ok() || !absl::IsInvalidArgument(resolved.status())) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      where, ": the destination of a ", m.type, " mount must not be (or pass through) a symlink"));
+}
+
 }  // namespace
 
 absl::Status PrepareRootfs(const std::string& rootfs, const std::string& propagation) {
@@ -247,6 +259,7 @@ absl::Status MountEntry(const spec::Mount& m, size_t index, const MountContext& 
     if (!opts.is_bind()) opts.flags |= MS_BIND;
     return BindMount(m, opts, ctx, where);
   }
+  BERTH_RETURN_IF_ERROR(RefuseSymlinkedProcfs(m, ctx, where));
   BERTH_ASSIGN_OR_RETURN(UniqueFd target,
                          CreateInRoot(ctx.rootfd, m.destination, TargetKind::kDirectory));
   if (m.type == "cgroup" || m.type == "cgroup2") {

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "lib/errors.h"
 #include "lib/file_util.h"
+#include "runtime/linux/procfs.h"
 
 namespace berth::linux_ns {
 
@@ -60,7 +61,7 @@ absl::Status ApplyRlimits(const std::vector<spec::Rlimit>& rlimits) {
 }
 
 absl::Status SetOomScoreAdj(int value) {
-  return Annotate(WriteExisting("/proc/self/oom_score_adj", absl::StrCat(value)),
+  return Annotate(WriteProcFile("/proc/self/oom_score_adj", absl::StrCat(value)),
                   "process.oomScoreAdj");
 }
 

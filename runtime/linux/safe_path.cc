@@ -47,6 +47,16 @@ absl::StatusOr<UniqueFd> OpenInRoot(int rootfd, absl::string_view path, int flag
   return fd;
 }
 
+absl::StatusOr<UniqueFd> OpenInRootNoSymlinks(int rootfd, absl::string_view path) {
+  std::string rel = Relative(path);
+  UniqueFd fd(Openat2(rootfd, rel.c_str(), O_PATH, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS));
+  if (!fd && errno == ELOOP) {
+    return absl::InvalidArgumentError(absl::StrCat(path, " contains a symlink"));
+  }
+  if (!fd) return ErrnoError(absl::StrCat("open ", path, " in the container's rootfs"));
+  return fd;
+}
+
 absl::StatusOr<UniqueFd> CreateInRoot(int rootfd, absl::string_view path, TargetKind kind,
                                       int dir_mode) {
   // Walk component by component. A component that is a symlink whose target

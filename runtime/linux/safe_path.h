@@ -15,6 +15,10 @@ namespace berth::linux_ns {
 // openat2(root, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS).
 absl::StatusOr<UniqueFd> OpenInRoot(int rootfd, absl::string_view path, int flags);
 
+// Opens path in the root refusing any symlink on the way: InvalidArgument
+// when there is one, NotFound when a component is missing.
+absl::StatusOr<UniqueFd> OpenInRootNoSymlinks(int rootfd, absl::string_view path);
+
 enum class TargetKind { kDirectory, kFile };
 
 // Creates every missing component of `path` inside the root (directories,

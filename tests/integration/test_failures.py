@@ -8,8 +8,9 @@ import subprocess
 from conftest import cgroup_dirs_named, host_mounts
 
 
-def berth_processes():
-    """Pids of processes running the berth binary (inits blocked before exec)."""
+def berth_processes(root):
+    """Pids of berth processes of this test (their command line names its
+    --root; an init blocked before exec keeps the argv of its `create`)."""
     pids = set()
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
@@ -18,7 +19,12 @@ def berth_processes():
             exe = os.readlink(f"/proc/{pid}/exe")
         except OSError:
             continue
-        if exe.endswith("/runtime/berth"):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read()
+        except OSError:
+            continue
+        if exe.endswith("/runtime/berth") and root.encode() in cmdline:
             pids.add(int(pid))
     return pids
 
@@ -28,7 +34,7 @@ def assert_fails_cleanly(berth, args, expected, cid=None):
     that nothing remains."""
     cid = cid or berth.new_id()
     mounts = set(host_mounts())
-    procs = berth_processes()
+    procs = berth_processes(berth.root)
     log = os.path.join(os.path.dirname(berth.root), "berth.log")
     p = subprocess.run([berth.cmd()[0], "--root", berth.root, "--log", log, "--log-format", "json",
                         *args(cid)], capture_output=True, text=True, stdin=subprocess.DEVNULL,
@@ -48,7 +54,7 @@ def assert_fails_cleanly(berth, args, expected, cid=None):
     assert not os.path.exists(os.path.join(berth.root, cid))
     assert cgroup_dirs_named(cid) == []
     assert set(host_mounts()) == mounts
-    assert berth_processes() <= procs
+    assert berth_processes(berth.root) <= procs
     return lines[0]
 
 
