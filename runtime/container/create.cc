@@ -31,6 +31,7 @@
 #include "runtime/linux/capabilities.h"
 #include "runtime/linux/namespaces.h"
 #include "runtime/linux/process_limits.h"
+#include "runtime/linux/process_attrs.h"
 #include "runtime/linux/sysctl.h"
 #include "runtime/linux/terminal.h"
 #include "runtime/linux/userns.h"
@@ -85,9 +86,11 @@ absl::Status Validate(const spec::Spec& s, const CreateOptions& o) {
     return absl::InvalidArgumentError(
         "linux.namespaces: joining an existing mount namespace by path is not supported");
   }
-  if (s.HasNamespace(NamespaceType::kTime)) {
-    return absl::UnimplementedError("linux.namespaces: time namespaces are not supported yet");
+  const spec::Namespace* time = s.FindNamespace(NamespaceType::kTime);
+  if (!s.linux_cfg.time_offsets.empty() && (time == nullptr || !time->path.empty())) {
+    return absl::InvalidArgumentError("linux.timeOffsets: needs a new time namespace");
   }
+  BERTH_RETURN_IF_ERROR(linux_ns::ValidateLsm(s));
   BERTH_RETURN_IF_ERROR(linux_ns::ValidateIdMappings(s));
   const spec::Namespace* uts = s.FindNamespace(NamespaceType::kUts);
   if ((!s.hostname.empty() || !s.domainname.empty()) && (uts == nullptr || !uts->path.empty())) {

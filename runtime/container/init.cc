@@ -28,6 +28,7 @@
 #include "runtime/linux/masked_paths.h"
 #include "runtime/linux/mounts.h"
 #include "runtime/linux/pivot_root.h"
+#include "runtime/linux/process_attrs.h"
 #include "runtime/linux/process_limits.h"
 #include "runtime/linux/safe_path.h"
 #include "runtime/linux/sysctl.h"
@@ -69,6 +70,10 @@ absl::Status JoinAndCreateNamespaces(const InitConfig& c) {
   const spec::Namespace* cg = s.FindNamespace(NamespaceType::kCgroup);
   if (cg != nullptr && cg->path.empty() && ::unshare(CLONE_NEWCGROUP) != 0) {
     return ErrnoError("create cgroup namespace");
+  }
+  const spec::Namespace* time = s.FindNamespace(NamespaceType::kTime);
+  if (time != nullptr && time->path.empty()) {
+    BERTH_RETURN_IF_ERROR(linux_ns::EnterNewTimeNamespace(s.linux_cfg.time_offsets));
   }
   const spec::Namespace* net = s.FindNamespace(NamespaceType::kNetwork);
   if (net != nullptr && net->path.empty()) BERTH_RETURN_IF_ERROR(linux_ns::BringUpLoopback());
@@ -217,6 +222,10 @@ absl::StatusOr<ExecPlan> Setup(const InitConfig& c) {
   if (!c.no_new_keyring) BERTH_RETURN_IF_ERROR(JoinSessionKeyring());
   BERTH_RETURN_IF_ERROR(linux_ns::ApplyRlimits(p.rlimits));
   if (p.oom_score_adj) BERTH_RETURN_IF_ERROR(linux_ns::SetOomScoreAdj(*p.oom_score_adj));
+  if (p.scheduler) BERTH_RETURN_IF_ERROR(linux_ns::ApplyScheduler(*p.scheduler));
+  if (p.io_priority) BERTH_RETURN_IF_ERROR(linux_ns::ApplyIoPriority(*p.io_priority));
+  if (s.linux_cfg.personality) BERTH_RETURN_IF_ERROR(linux_ns::ApplyPersonality(*s.linux_cfg.personality));
+  BERTH_RETURN_IF_ERROR(linux_ns::ApplyLsmExecLabels(p));
 
   linux_ns::ExecUser user = linux_ns::LookupUser(p.user);
   BERTH_RETURN_IF_ERROR(linux_ns::PrepareCapabilitiesForUserSwitch());

@@ -28,9 +28,12 @@ absl::StatusOr<std::vector<cap_value_t>> Resolve(const CapSet& set) {
       return absl::InvalidArgumentError(
           absl::StrCat("process.capabilities.", set.field, ": unknown capability \"", name, "\""));
     }
-    if (v > CAP_LAST_CAP || v > cap_max_bits() - 1) {
-      return absl::InvalidArgumentError(absl::StrCat("process.capabilities.", set.field, ": ", name,
-                                                     " is not supported by this kernel"));
+    // As runc: a name this kernel is too old for is skipped with a warning;
+    // a name nobody knows (a typo) is an error, above.
+    if (v >= static_cast<cap_value_t>(cap_max_bits())) {
+      log::Warn(absl::StrCat("process.capabilities.", set.field, ": ", name,
+                             " is not supported by this kernel; ignored"));
+      continue;
     }
     out.push_back(v);
   }

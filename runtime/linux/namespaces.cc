@@ -56,7 +56,11 @@ absl::StatusOr<std::vector<NamespaceToJoin>> OpenNamespacesToJoin(const spec::Sp
 int NewNamespaceCloneFlags(const spec::Spec& spec) {
   int flags = 0;
   for (const spec::Namespace& ns : spec.linux_cfg.namespaces) {
-    if (!ns.path.empty() || ns.type == spec::NamespaceType::kCgroup) continue;
+    // cgroup: after joining the cgroup; time: after writing its offsets.
+    if (!ns.path.empty() || ns.type == spec::NamespaceType::kCgroup ||
+        ns.type == spec::NamespaceType::kTime) {
+      continue;
+    }
     flags |= CloneFlag(ns.type);
   }
   return flags;

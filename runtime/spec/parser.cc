@@ -235,6 +235,12 @@ absl::Status ParseProcess(const Value& v, std::optional<Process>* out) {
     BERTH_ASSIGN_OR_RETURN(p.oom_score_adj, oom.AsInt32());
   }
   BERTH_RETURN_IF_ERROR(ReadString(v.Get("selinuxLabel"), &p.selinux_label));
+  if (Value sch = v.Get("scheduler"); !sch.missing() && !sch.is_null()) {
+    BERTH_ASSIGN_OR_RETURN(p.scheduler, ParseScheduler(sch));
+  }
+  if (Value io = v.Get("ioPriority"); !io.missing() && !io.is_null()) {
+    BERTH_ASSIGN_OR_RETURN(p.io_priority, ParseIoPriority(io));
+  }
   *out = std::move(p);
   return absl::OkStatus();
 }
@@ -377,6 +383,12 @@ absl::Status ParseLinux(const Value& v, Linux* lx) {
   BERTH_RETURN_IF_ERROR(ReadAbsolutePaths(v.Get("maskedPaths"), &lx->masked_paths));
   BERTH_RETURN_IF_ERROR(ReadAbsolutePaths(v.Get("readonlyPaths"), &lx->readonly_paths));
   BERTH_RETURN_IF_ERROR(ReadString(v.Get("mountLabel"), &lx->mount_label));
+  if (Value pers = v.Get("personality"); !pers.missing() && !pers.is_null()) {
+    BERTH_ASSIGN_OR_RETURN(lx->personality, ParsePersonality(pers));
+  }
+  if (Value t = v.Get("timeOffsets"); !t.missing() && !t.is_null()) {
+    BERTH_ASSIGN_OR_RETURN(lx->time_offsets, ParseTimeOffsets(t));
+  }
   return ReadStringMap(v.Get("sysctl"), &lx->sysctl);
 }
 

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "runtime/spec/process_attrs.h"
+
 namespace berth::spec {
 
 struct IdMapping {
@@ -53,6 +55,8 @@ struct Process {
   std::string apparmor_profile;
   std::optional<int32_t> oom_score_adj;
   std::string selinux_label;
+  std::optional<Scheduler> scheduler;
+  std::optional<IoPriority> io_priority;
 };
 
 struct Root {
@@ -109,6 +113,8 @@ struct Linux {
   std::vector<std::string> readonly_paths;
   std::string mount_label;
   std::map<std::string, std::string> sysctl;
+  std::optional<Personality> personality;
+  std::map<std::string, TimeOffset> time_offsets;  // "monotonic", "boottime"
 };
 
 struct Spec {
