@@ -28,6 +28,16 @@ std::string OwnPath(absl::string_view proc_cgroup, const Hierarchy& h) {
   return "/";
 }
 
+// A hierarchy mounted from a subdirectory (a container's bind mount of its
+// own cgroup, mountinfo root /docker/ID) shows /proc/self/cgroup's path
+// below that root: make the path relative to the mount, as runc does.
+std::string RelativeToMountRoot(const std::string& own, absl::string_view root) {
+  if (root.empty() || root == "/") return own;
+  if (own == root) return "/";
+  if (absl::StartsWith(own, root) && own[root.size()] == '/') return own.substr(root.size());
+  return own;
+}
+
 }  // namespace
 
 std::vector<Hierarchy> ParseHierarchies(absl::string_view mountinfo,
@@ -41,7 +51,10 @@ std::vector<Hierarchy> ParseHierarchies(absl::string_view mountinfo,
     absl::string_view fstype = dash[1];
     absl::string_view mountpoint = f[4];
     if (fstype != "cgroup" && fstype != "cgroup2") continue;
-    if (!absl::StartsWith(mountpoint, "/sys/fs/cgroup")) continue;
+    // Under /sys/fs/cgroup, not merely sharing the prefix (/sys/fs/cgroup2).
+    if (mountpoint != "/sys/fs/cgroup" && !absl::StartsWith(mountpoint, "/sys/fs/cgroup/")) {
+      continue;
+    }
     Hierarchy h;
     h.mountpoint = std::string(mountpoint);
     h.unified = fstype == "cgroup2";
@@ -61,7 +74,7 @@ std::vector<Hierarchy> ParseHierarchies(absl::string_view mountinfo,
       return o.unified == h.unified && o.controllers == h.controllers;
     });
     if (dup) continue;
-    h.own_path = OwnPath(proc_cgroup, h);
+    h.own_path = RelativeToMountRoot(OwnPath(proc_cgroup, h), f[3]);
     out.push_back(std::move(h));
   }
   return out;

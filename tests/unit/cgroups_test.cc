@@ -226,7 +226,7 @@ TEST_CASE("ParseHierarchies ignores cgroup mounts outside /sys/fs/cgroup", "[cgr
 // /sys/fs/cgroup2 only shares a string prefix with /sys/fs/cgroup; it is not
 // under it (some hosts mount an extra cgroup2 tree there next to v1).
 TEST_CASE("ParseHierarchies ignores sibling directories that share the prefix",
-          "[cgroups][!mayfail]") {
+          "[cgroups]") {
   std::vector<Hierarchy> hs = ParseHierarchies(
       "35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n"
       "80 23 0:40 / /sys/fs/cgroup2 rw,relatime - cgroup2 cgroup2 rw\n",
@@ -240,7 +240,7 @@ TEST_CASE("ParseHierarchies ignores sibling directories that share the prefix",
 // runc's GetOwnCgroupPath makes the path relative to the mount root
 // (filepath.Rel(root, cgroup)); otherwise relative cgroupsPaths resolve to
 // /sys/fs/cgroup/memory/docker/<id>/docker/<id>/..., which does not exist.
-TEST_CASE("ParseHierarchies makes own_path relative to the mount's root", "[cgroups][!mayfail]") {
+TEST_CASE("ParseHierarchies makes own_path relative to the mount's root", "[cgroups]") {
   std::vector<Hierarchy> hs = ParseHierarchies(
       "1205 1204 0:32 /docker/0123abcd /sys/fs/cgroup/memory ro,nosuid - cgroup cgroup "
       "rw,memory\n",
