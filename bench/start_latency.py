@@ -8,8 +8,13 @@ runtimes, for fairness) runs in a private mount namespace where
 /sys/fs/cgroup/unified is unmounted; the host is not touched.
 
     bench/start_latency.py [-n ITERATIONS] [--runtimes berth,runc,crun]
+                           [--seccomp PROFILE.json]
+
+--seccomp puts PROFILE.json (a linux.seccomp object, e.g. Docker's default
+profile from tests/fixtures/docker_seccomp.py) into the config.
 """
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -53,6 +58,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("-n", type=int, default=200, help="iterations per runtime")
     parser.add_argument("--runtimes", default="berth,runc,crun")
+    parser.add_argument("--seccomp", metavar="PROFILE.json", help="linux.seccomp for the config")
     args = parser.parse_args()
     in_private_mount_namespace()
 
@@ -61,6 +67,9 @@ def main():
         bundle = os.path.join(work, "bundle")
         spec = bundle_fixture.make_bundle(bundle, ["/bin/true"], runtime=BERTH)
         spec["ociVersion"] = "1.0.2-dev"  # what runc spec writes; crun 1.8 refuses 1.2.0
+        if args.seccomp:
+            with open(args.seccomp) as f:
+                spec["linux"]["seccomp"] = json.load(f)
         bundle_fixture.write_config(bundle, spec)
         paths = {"berth": BERTH, "runc": shutil.which("runc"), "crun": shutil.which("crun")}
         runtimes = [r for r in args.runtimes.split(",") if paths.get(r)]
@@ -82,14 +91,16 @@ def main():
                 t, m = measure(commands[n](i))
                 times[n].append(t)
                 rss[n].append(m)
-        report(names, times, rss, args.n)
+        report(names, times, rss, args.n, args.seccomp)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def report(names, times, rss, n):
+def report(names, times, rss, n, seccomp=None):
     med = {k: statistics.median(v) * 1000 for k, v in times.items()}
-    print(f"`RUNTIME run` of /bin/true, default spec, busybox rootfs; {n} interleaved runs each")
+    profile = f" + seccomp {os.path.basename(seccomp)}" if seccomp else ""
+    print(f"`RUNTIME run` of /bin/true, default spec{profile}, busybox rootfs; "
+          f"{n} interleaved runs each")
     print()
     print("| runtime | median ms | p90 ms | peak RSS MB | time vs berth | time vs crun |")
     print("|---|---|---|---|---|---|")

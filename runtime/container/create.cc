@@ -26,12 +26,13 @@
 #include "lib/time_format.h"
 #include "runtime/cgroups/manager.h"
 #include "runtime/container/init.h"
+#include "runtime/container/seccomp_setup.h"
 #include "runtime/container/sync.h"
 #include "runtime/hooks/hooks.h"
 #include "runtime/linux/capabilities.h"
 #include "runtime/linux/namespaces.h"
-#include "runtime/linux/process_limits.h"
 #include "runtime/linux/process_attrs.h"
+#include "runtime/linux/process_limits.h"
 #include "runtime/linux/sysctl.h"
 #include "runtime/linux/terminal.h"
 #include "runtime/linux/userns.h"
@@ -280,6 +281,10 @@ absl::StatusOr<CreatedContainer> Create(const CreateOptions& o) {
     BERTH_RETURN_IF_ERROR(hooks::Run(s.hooks.prestart, "prestart", state));
     BERTH_RETURN_IF_ERROR(hooks::Run(s.hooks.create_runtime, "createRuntime", state));
     BERTH_RETURN_IF_ERROR(SendSync(sync_parent.get(), SyncType::kHooksDone));
+    reply = ReceiveSync(sync_parent.get());
+  }
+  if (reply.ok() && reply->type == SyncType::kSeccompFd) {
+    BERTH_RETURN_IF_ERROR(SendToSeccompListener(s, o.id, pid, bundle, reply->fd.get()));
     reply = ReceiveSync(sync_parent.get());
   }
   if (!reply.ok()) return absl::InternalError("container init exited during setup");

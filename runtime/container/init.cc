@@ -18,6 +18,7 @@
 #include "lib/errors.h"
 #include "lib/log.h"
 #include "lib/unique_fd.h"
+#include "runtime/container/seccomp_setup.h"
 #include "runtime/container/sync.h"
 #include "runtime/hooks/hooks.h"
 #include "runtime/linux/capabilities.h"
@@ -138,10 +139,12 @@ absl::Status SetupTerminal(const InitConfig& c) {
   // CVE-2025-52565: bind onto the /dev/console we created, checked to be a
   // regular file again now, never onto whatever the path names later.
   UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
-  BERTH_ASSIGN_OR_RETURN(UniqueFd console, linux_ns::OpenInRootNoSymlinks(root.get(), "/dev/console"));
+  BERTH_ASSIGN_OR_RETURN(UniqueFd console,
+                         linux_ns::OpenInRootNoSymlinks(root.get(), "/dev/console"));
   struct stat st;
   if (::fstat(console.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    return absl::FailedPreconditionError("/dev/console was replaced before the terminal was bound to it");
+    return absl::FailedPreconditionError(
+        "/dev/console was replaced before the terminal was bound to it");
   }
   if (::mount(linux_ns::FdPath(pty.slave.get()).c_str(), linux_ns::FdPath(console.get()).c_str(),
               nullptr, MS_BIND, nullptr) != 0) {
@@ -199,11 +202,13 @@ absl::Status CheckCwdInsideContainer(const std::string& cwd) {
 struct ExecPlan {
   std::string path;
   std::vector<std::string> env;
+  InitSeccomp seccomp;  // linux.seccomp, compiled; see seccomp_setup.h for when it loads
 };
 
 absl::StatusOr<ExecPlan> Setup(const InitConfig& c) {
   const spec::Spec& s = *c.spec;
   const spec::Process& p = *s.process;
+  BERTH_ASSIGN_OR_RETURN(InitSeccomp seccomp, InitSeccomp::Compile(s, c.sync_fd));
   BERTH_RETURN_IF_ERROR(JoinAndCreateNamespaces(c));
   ::umask(0);
   BERTH_RETURN_IF_ERROR(SetupRootfs(c));
@@ -224,10 +229,12 @@ absl::StatusOr<ExecPlan> Setup(const InitConfig& c) {
   if (p.oom_score_adj) BERTH_RETURN_IF_ERROR(linux_ns::SetOomScoreAdj(*p.oom_score_adj));
   if (p.scheduler) BERTH_RETURN_IF_ERROR(linux_ns::ApplyScheduler(*p.scheduler));
   if (p.io_priority) BERTH_RETURN_IF_ERROR(linux_ns::ApplyIoPriority(*p.io_priority));
-  if (s.linux_cfg.personality) BERTH_RETURN_IF_ERROR(linux_ns::ApplyPersonality(*s.linux_cfg.personality));
+  if (s.linux_cfg.personality)
+    BERTH_RETURN_IF_ERROR(linux_ns::ApplyPersonality(*s.linux_cfg.personality));
   BERTH_RETURN_IF_ERROR(linux_ns::ApplyLsmExecLabels(p));
 
   linux_ns::ExecUser user = linux_ns::LookupUser(p.user);
+  BERTH_RETURN_IF_ERROR(seccomp.BeforeUserSwitch());
   BERTH_RETURN_IF_ERROR(linux_ns::PrepareCapabilitiesForUserSwitch());
   BERTH_RETURN_IF_ERROR(linux_ns::SwitchUser(p.user, user.groups));
   if (::chdir(p.cwd.c_str()) != 0) return ErrnoError(absl::StrCat("process.cwd: chdir ", p.cwd));
@@ -242,6 +249,8 @@ absl::StatusOr<ExecPlan> Setup(const InitConfig& c) {
   if (p.capabilities) BERTH_RETURN_IF_ERROR(linux_ns::ApplyCapabilities(*p.capabilities));
   ::umask(p.user.umask.value_or(022));
   BERTH_RETURN_IF_ERROR(MarkFdsForClose(c.preserve_fds));
+  BERTH_RETURN_IF_ERROR(seccomp.EndOfSetup());
+  plan.seccomp = std::move(seccomp);
   return plan;
 }
 
@@ -309,6 +318,7 @@ void RunInit(const InitConfig& config) {
   std::vector<std::string> env = plan->env;
   std::vector<char*> argv = CStrings(args);
   std::vector<char*> envp = CStrings(env);
+  if (!plan->seccomp.BeforeExec().ok()) ::_exit(1);  // logged
   ::execve(plan->path.c_str(), argv.data(), envp.data());
   // The caller of `start` has gone; the log (still open: close-on-exec) and
   // stderr are the only places left to say why.

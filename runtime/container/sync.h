@@ -10,24 +10,29 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "lib/unique_fd.h"
 
 namespace berth::container {
 
 enum class SyncType : uint32_t {
-  kGo = 1,        // parent → init; text: the init's pid as the host sees it
-  kReady = 2,     // init → parent
-  kError = 3,     // init → parent; text: the message
-  kCommit = 4,    // parent → init
-  kRunHooks = 5,  // init → parent: run prestart/createRuntime hooks now
-  kHooksDone = 6  // parent → init
+  kGo = 1,         // parent → init; text: the init's pid as the host sees it
+  kReady = 2,      // init → parent
+  kError = 3,      // init → parent; text: the message
+  kCommit = 4,     // parent → init
+  kRunHooks = 5,   // init → parent: run prestart/createRuntime hooks now
+  kHooksDone = 6,  // parent → init
+  kSeccompFd = 7,  // init → parent: carries the seccomp notify fd (SCM_RIGHTS)
 };
 
 struct SyncMessage {
   SyncType type;
   std::string text;  // kError: the message; else empty
+  UniqueFd fd;       // kSeccompFd: the fd that came with the message
 };
 
 absl::Status SendSync(int fd, SyncType type, absl::string_view text = "");
+// Sends `type` with `passed_fd` attached (SCM_RIGHTS).
+absl::Status SendSyncFd(int fd, SyncType type, int passed_fd);
 // An EOF (the peer died) is reported as an Aborted status.
 absl::StatusOr<SyncMessage> ReceiveSync(int fd);
 

@@ -1,5 +1,7 @@
 #include "runtime/spec/parser.h"
 
+#include "runtime/spec/parse_seccomp.h"
+
 #include <algorithm>
 #include <array>
 #include <memory>
@@ -383,6 +385,9 @@ absl::Status ParseLinux(const Value& v, Linux* lx) {
   BERTH_RETURN_IF_ERROR(ReadAbsolutePaths(v.Get("maskedPaths"), &lx->masked_paths));
   BERTH_RETURN_IF_ERROR(ReadAbsolutePaths(v.Get("readonlyPaths"), &lx->readonly_paths));
   BERTH_RETURN_IF_ERROR(ReadString(v.Get("mountLabel"), &lx->mount_label));
+  if (Value seccomp = v.Get("seccomp"); !Absent(seccomp)) {
+    BERTH_ASSIGN_OR_RETURN(lx->seccomp, ParseSeccomp(seccomp));
+  }
   if (Value pers = v.Get("personality"); !pers.missing() && !pers.is_null()) {
     BERTH_ASSIGN_OR_RETURN(lx->personality, ParsePersonality(pers));
   }

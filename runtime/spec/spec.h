@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "runtime/spec/process_attrs.h"
+#include "runtime/spec/seccomp.h"
 
 namespace berth::spec {
 
@@ -113,6 +114,7 @@ struct Linux {
   std::vector<std::string> readonly_paths;
   std::string mount_label;
   std::map<std::string, std::string> sysctl;
+  std::optional<Seccomp> seccomp;
   std::optional<Personality> personality;
   std::map<std::string, TimeOffset> time_offsets;  // "monotonic", "boottime"
 };

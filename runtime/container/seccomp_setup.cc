@@ -1,0 +1,127 @@
+#include "runtime/container/seccomp_setup.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "lib/errors.h"
+#include "lib/json_writer.h"
+#include "lib/log.h"
+#include "lib/unique_fd.h"
+#include "runtime/container/sync.h"
+#include "runtime/hooks/hooks.h"
+
+namespace berth::container {
+namespace {
+
+constexpr char kListenerField[] = "linux.seccomp.listenerPath";
+
+absl::StatusOr<UniqueFd> ConnectListener(const std::string& path) {
+  struct sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) {
+    return absl::InvalidArgumentError(absl::StrCat(kListenerField, ": path too long: ", path));
+  }
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!sock) return ErrnoError(absl::StrCat(kListenerField, ": socket"));
+  if (::connect(sock.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) != 0) {
+    return ErrnoError(absl::StrCat(kListenerField, ": connect to ", path));
+  }
+  return sock;
+}
+
+// The container process state: the OCI state (status "creating") wrapped
+// with the names of the passed fds, the pid and the listener metadata.
+std::string ProcessStateJson(const spec::Spec& s, absl::string_view id, pid_t pid,
+                             absl::string_view bundle) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("ociVersion").String(s.oci_version);
+  w.Key("fds").BeginArray().String("seccompFd").EndArray();
+  w.Key("pid").Int(pid);
+  const std::string& metadata = s.linux_cfg.seccomp->listener_metadata;
+  if (!metadata.empty()) w.Key("metadata").String(metadata);
+  w.EndObject();
+  std::string head = w.Take();
+  head.pop_back();  // the closing brace: "state" goes in before it
+  return absl::StrCat(head, ",\"state\":", hooks::StateJson(s, id, "creating", pid, bundle), "}");
+}
+
+// The fd rides on the first sendmsg; a long payload may need more.
+absl::Status SendWithFd(int sock, absl::string_view payload, int fd) {
+  struct iovec iov = {const_cast<char*>(payload.data()), payload.size()};
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  struct msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(cmsg), &fd, sizeof fd);
+  ssize_t n;
+  while ((n = ::sendmsg(sock, &msg, MSG_NOSIGNAL)) < 0) {
+    if (errno != EINTR) return ErrnoError(absl::StrCat(kListenerField, ": send the notify fd"));
+  }
+  for (size_t sent = static_cast<size_t>(n); sent < payload.size();
+       sent += static_cast<size_t>(n)) {
+    n = ::send(sock, payload.data() + sent, payload.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) n = 0;
+    if (n < 0) return ErrnoError(absl::StrCat(kListenerField, ": send the container state"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<InitSeccomp> InitSeccomp::Compile(const spec::Spec& spec, int sync_fd) {
+  InitSeccomp out;
+  if (!spec.linux_cfg.seccomp) return out;
+  BERTH_ASSIGN_OR_RETURN(out.program_, linux_ns::CompileSeccomp(*spec.linux_cfg.seccomp));
+  out.no_new_privileges_ = spec.process->no_new_privileges;
+  out.sync_fd_ = sync_fd;
+  return out;
+}
+
+absl::Status InitSeccomp::BeforeUserSwitch() {
+  if (!program_ || no_new_privileges_) return absl::OkStatus();
+  return Load();
+}
+
+absl::Status InitSeccomp::EndOfSetup() {
+  if (!program_ || !program_->notify) return absl::OkStatus();
+  return Load();
+}
+
+absl::Status InitSeccomp::BeforeExec() {
+  if (!program_) return absl::OkStatus();
+  absl::Status status = Load();
+  if (!status.ok()) log::Error(status.message());
+  return status;
+}
+
+absl::Status InitSeccomp::Load() {
+  BERTH_ASSIGN_OR_RETURN(UniqueFd notify, linux_ns::LoadSeccomp(*program_));
+  program_.reset();
+  if (!notify) return absl::OkStatus();
+  return Annotate(SendSyncFd(sync_fd_, SyncType::kSeccompFd, notify.get()),
+                  "linux.seccomp: pass the notify fd to the runtime");
+}
+
+absl::Status SendToSeccompListener(const spec::Spec& spec, absl::string_view id, pid_t pid,
+                                   absl::string_view bundle, int notify_fd) {
+  if (!spec.linux_cfg.seccomp || notify_fd < 0) {
+    return absl::InternalError("container init sent a seccomp fd without linux.seccomp");
+  }
+  BERTH_ASSIGN_OR_RETURN(UniqueFd sock, ConnectListener(spec.linux_cfg.seccomp->listener_path));
+  return SendWithFd(sock.get(), ProcessStateJson(spec, id, pid, bundle), notify_fd);
+}
+
+}  // namespace berth::container

@@ -1,0 +1,36 @@
+// linux.seccomp: libseccomp compiles the config to a BPF program once, early
+// (errors still reach the user); loading it later is a single seccomp(2)
+// call, so the filter can go in right before execve with nothing that can
+// fail on the way but the kernel's own check. (Not named linux/seccomp.h:
+// with runtime/ on the include path it would shadow the kernel's header.)
+#pragma once
+
+#include <linux/filter.h>
+
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "lib/unique_fd.h"
+#include "runtime/spec/seccomp.h"
+
+namespace berth::linux_ns {
+
+struct SeccompProgram {
+  std::vector<struct sock_filter> bpf;
+  unsigned int flags = 0;  // SECCOMP_FILTER_FLAG_*
+  // A rule returns SCMP_ACT_NOTIFY: loading yields a listener fd.
+  bool notify = false;
+};
+
+// Builds the filter: default action, architectures (the native one is always
+// kept), one rule per syscall name with its argument conditions, flags.
+// Names libseccomp does not know are skipped with a debug log, as runc does.
+// Errors name the config field.
+absl::StatusOr<SeccompProgram> CompileSeccomp(const spec::Seccomp& config);
+
+// Installs the program on the calling thread. Without no_new_privs the
+// caller needs CAP_SYS_ADMIN. Returns the notify fd (O_CLOEXEC) when
+// program.notify, else an empty UniqueFd.
+absl::StatusOr<UniqueFd> LoadSeccomp(const SeccompProgram& program);
+
+}  // namespace berth::linux_ns
