@@ -30,6 +30,11 @@ constexpr char kUsage[] =
     "  kill     send a signal to a container\n"
     "  delete   delete a container\n"
     "  list     list containers\n"
+    "  ps       list the processes of a container\n"
+    "  pause    freeze every process of a container\n"
+    "  resume   thaw a paused container\n"
+    "  update   change the resource limits of a container\n"
+    "  events   print resource usage and OOM events of a container\n"
     "\n"
     "See berth(8) and berth-COMMAND(8).\n";
 
@@ -47,12 +52,12 @@ constexpr Command kCommands[] = {
     {"kill", berth::cli::KillCommand},
     {"delete", berth::cli::DeleteCommand},
     {"list", berth::cli::ListCommand},
-    {"ps", nullptr},
+    {"ps", berth::cli::PsCommand},
     {"exec", nullptr},
-    {"pause", nullptr},
-    {"resume", nullptr},
-    {"update", nullptr},
-    {"events", nullptr},
+    {"pause", berth::cli::PauseCommand},
+    {"resume", berth::cli::ResumeCommand},
+    {"update", berth::cli::UpdateCommand},
+    {"events", berth::cli::EventsCommand},
     {"features", nullptr},
     {"checkpoint", nullptr},
     {"restore", nullptr},

@@ -1,40 +1,104 @@
-// Places a container in its cgroup on every mounted hierarchy and removes
-// exactly the directories it created (never a cgroup berth did not make).
+// A container's cgroup behind one interface, with three back ends chosen by
+// what the host mounts (mode.h): v1, v2 (unified) and hybrid (v1 controllers,
+// and the process also placed in the cgroup2 hierarchy, as runc does).
+// Directories berth did not create are never removed.
 #pragma once
 
 #include <sys/types.h>
 
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "lib/unique_fd.h"
 #include "runtime/cgroups/hierarchy.h"
+#include "runtime/cgroups/mode.h"
+#include "runtime/cgroups/placement.h"
+#include "runtime/cgroups/stats.h"
+#include "runtime/spec/resources.h"
+#include "runtime/spec/spec.h"
 
 namespace berth::cgroups {
 
-struct Placement {
-  std::vector<std::string> dirs;          // the container's cgroup in each hierarchy
-  std::vector<std::string> created_dirs;  // directories mkdir'ed by us, outermost first
+// Tells when the container's processes were OOM-killed.
+class OomWatcher {
+ public:
+  virtual ~OomWatcher() = default;
+  // Becomes readable (poll POLLIN) when something may have happened.
+  virtual int fd() const = 0;
+  // After fd() polled readable: how many new OOM events there were (0 for a
+  // wake-up without one). NotFound once the cgroup is gone.
+  virtual absl::StatusOr<uint64_t> Consume() = 0;
 };
 
-// cgroupsPath → path inside each hierarchy: absolute paths are taken from the
-// hierarchy root; relative ones from this process's own cgroup (as runc);
-// empty means "/<id>".
-std::string ResolveCgroupPath(const std::string& cgroups_path, const std::string& id,
-                              const Hierarchy& h);
+class Manager {
+ public:
+  virtual ~Manager() = default;
+  Manager(const Manager&) = delete;
+  Manager& operator=(const Manager&) = delete;
 
-// Creates the container's cgroup directories. On error, removes what it made.
-absl::StatusOr<Placement> CreatePlacement(const std::vector<Hierarchy>& hierarchies,
-                                          const std::string& cgroups_path, const std::string& id);
+  Mode mode() const { return placement_.mode; }
+  const Placement& placement() const { return placement_; }
 
-// Moves pid into every directory of the placement.
-absl::Status AddProcess(const Placement& p, pid_t pid);
+  // Moves pid into the container's directory in every hierarchy.
+  absl::Status Join(pid_t pid) const;
 
-// Pids in the container's cgroup (from the first hierarchy that has it).
-absl::StatusOr<std::vector<pid_t>> ListPids(const std::vector<std::string>& dirs);
+  // At create, after Join and before the init runs the user's program: every
+  // limit in `r` plus the device rules (the config's, the defaults and one
+  // per linux.devices entry). Errors name the config field, the file and the
+  // value.
+  virtual absl::Status Apply(const spec::Resources& r,
+                             const std::vector<spec::Device>& devices) = 0;
 
-// Removes created_dirs innermost first, retrying briefly while the last
-// processes exit. Missing directories are fine.
-absl::Status RemoveCreated(const std::vector<std::string>& created_dirs);
+  // `berth update`: writes the values present in `r` and nothing else
+  // (device rules are not changed, as in runc).
+  virtual absl::Status Update(const spec::Resources& r) = 0;
+
+  // Freezes or thaws every process, waiting until the kernel reports the
+  // new state.
+  virtual absl::Status Freeze() = 0;
+  virtual absl::Status Thaw() = 0;
+  virtual bool IsFrozen() const = 0;
+
+  // Pids in the container's cgroup.
+  absl::StatusOr<std::vector<pid_t>> Pids() const;
+
+  virtual absl::StatusOr<Stats> GetStats() const = 0;
+
+  virtual absl::StatusOr<std::unique_ptr<OomWatcher>> WatchOom() const = 0;
+
+  // Whether the kernel's OOM killer has killed a process of the container
+  // (why an init can die before it runs anything).
+  virtual bool OomKilled() const = 0;
+
+  // Removes the directories berth created, innermost first.
+  absl::Status Destroy() const;
+
+ protected:
+  explicit Manager(Placement p) : placement_(std::move(p)) {}
+
+  Placement placement_;
+};
+
+// Detects the host's mode, and creates the container's directories in the
+// hierarchies that mode uses (the hierarchies come from DetectHierarchies).
+absl::StatusOr<std::unique_ptr<Manager>> CreateManager(const std::vector<Hierarchy>& hierarchies,
+                                                       const std::string& cgroups_path,
+                                                       const std::string& id);
+
+// The manager of an existing container, from what state.json recorded. An
+// empty or unknown mode (a state written before modes were recorded) is
+// detected again.
+std::unique_ptr<Manager> LoadManager(absl::string_view mode,
+                                     const std::map<std::string, std::string>& paths_by_key,
+                                     const std::vector<std::string>& created_dirs);
+
+// The back ends (v1.cc, v2.cc, hybrid.cc).
+std::unique_ptr<Manager> NewV1Manager(Placement p);
+std::unique_ptr<Manager> NewV2Manager(Placement p);
+std::unique_ptr<Manager> NewHybridManager(Placement p);
 
 }  // namespace berth::cgroups

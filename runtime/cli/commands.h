@@ -23,5 +23,10 @@ int StateCommand(const GlobalOptions& g, const Args& args);
 int KillCommand(const GlobalOptions& g, const Args& args);
 int DeleteCommand(const GlobalOptions& g, const Args& args);
 int ListCommand(const GlobalOptions& g, const Args& args);
+int PsCommand(const GlobalOptions& g, const Args& args);
+int PauseCommand(const GlobalOptions& g, const Args& args);
+int ResumeCommand(const GlobalOptions& g, const Args& args);
+int UpdateCommand(const GlobalOptions& g, const Args& args);
+int EventsCommand(const GlobalOptions& g, const Args& args);
 
 }  // namespace berth::cli

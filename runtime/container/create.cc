@@ -164,6 +164,34 @@ absl::StatusOr<pid_t> CloneIntoNamespaces(const spec::Spec& s,
   return pid;
 }
 
+// The parent moves the init into its cgroup, then sets the limits while the
+// init still waits for "go": nothing of the user's runs unlimited.
+absl::Status JoinCgroupAndApplyResources(cgroups::Manager* cgroup, const spec::Spec& s, pid_t pid) {
+  const std::optional<spec::Resources>& r = s.linux_cfg.resources;
+  if (cgroup == nullptr) {
+    if (r) log::Warn("linux.resources: ignored, running without cgroups (rootless)");
+    return absl::OkStatus();
+  }
+  BERTH_RETURN_IF_ERROR(Annotate(cgroup->Join(pid), "join cgroup"));
+  return cgroup->Apply(r ? *r : spec::Resources{}, s.linux_cfg.devices);
+}
+
+absl::Status InitExitedDuringSetup(const cgroups::Manager* cgroup) {
+  if (cgroup != nullptr && cgroup->OomKilled()) {
+    return absl::ResourceExhaustedError(
+        "container init was killed by the OOM killer during setup: linux.resources.memory.limit "
+        "is too low");
+  }
+  return absl::InternalError("container init exited during setup");
+}
+
+void RecordCgroup(const cgroups::Placement& p, state::ContainerState* cs) {
+  cs->cgroup_mode = cgroups::ModeName(p.mode);
+  cs->cgroup_paths = p.PathsByKey();
+  cs->created_cgroup_dirs = p.created_dirs;
+  cs->cgroup_dirs = p.Paths();
+}
+
 }  // namespace
 
 absl::StatusOr<spec::Spec> LoadSpecFile(const std::string& path, std::string* text_out) {
@@ -209,7 +237,7 @@ absl::StatusOr<CreatedContainer> Create(const CreateOptions& o) {
 
   BERTH_ASSIGN_OR_RETURN(state::StateDir dir, state::StateDir::Create(o.root, o.id));
   // From here on, every failure undoes what was done.
-  cgroups::Placement placement;
+  std::unique_ptr<cgroups::Manager> cgroup;  // null when rootless without cgroups
   pid_t pid = -1;
   UniqueFd pidfd;
   bool committed = false;
@@ -219,7 +247,7 @@ absl::StatusOr<CreatedContainer> Create(const CreateOptions& o) {
       ::kill(pid, SIGKILL);
       ::waitpid(pid, nullptr, 0);
     }
-    cgroups::RemoveCreated(placement.created_dirs).IgnoreError();
+    if (cgroup) cgroup->Destroy().IgnoreError();
     dir.Remove().IgnoreError();
   });
 
@@ -228,9 +256,9 @@ absl::StatusOr<CreatedContainer> Create(const CreateOptions& o) {
   if (!fifo) return ErrnoError("open exec fifo");
 
   BERTH_ASSIGN_OR_RETURN(auto hierarchies, cgroups::DetectHierarchies());
-  auto made = cgroups::CreatePlacement(hierarchies, s.linux_cfg.cgroups_path, o.id);
+  auto made = cgroups::CreateManager(hierarchies, s.linux_cfg.cgroups_path, o.id);
   if (made.ok()) {
-    placement = *std::move(made);
+    cgroup = *std::move(made);
   } else if (::geteuid() != 0 && absl::IsPermissionDenied(made.status())) {
     // Rootless, as runc: run without cgroups we are not allowed to create.
     log::Warn(
@@ -259,8 +287,8 @@ absl::StatusOr<CreatedContainer> Create(const CreateOptions& o) {
   init.join = &join;
   init.parent_only_fds = {dir.fd(), sync_parent.get()};
   if (console) init.parent_only_fds.push_back(console.get());
-  init.hierarchies = hierarchies;
-  init.cgroup_dirs = placement.dirs;
+  init.hierarchies = cgroup ? cgroup->placement().Hierarchies() : hierarchies;
+  if (cgroup) init.cgroup_dirs = cgroup->placement().Paths();
 
   int raw_pidfd = -1;
   BERTH_ASSIGN_OR_RETURN(pid, CloneIntoNamespaces(s, join, init, &raw_pidfd));
@@ -273,7 +301,7 @@ absl::StatusOr<CreatedContainer> Create(const CreateOptions& o) {
     BERTH_RETURN_IF_ERROR(
         linux_ns::WriteIdMappings(pid, s.linux_cfg.uid_mappings, s.linux_cfg.gid_mappings));
   }
-  BERTH_RETURN_IF_ERROR(Annotate(cgroups::AddProcess(placement, pid), "join cgroup"));
+  BERTH_RETURN_IF_ERROR(JoinCgroupAndApplyResources(cgroup.get(), s, pid));
   BERTH_RETURN_IF_ERROR(SendSync(sync_parent.get(), SyncType::kGo, absl::StrCat(pid)));
   auto reply = ReceiveSync(sync_parent.get());
   if (reply.ok() && reply->type == SyncType::kRunHooks) {
@@ -287,7 +315,7 @@ absl::StatusOr<CreatedContainer> Create(const CreateOptions& o) {
     BERTH_RETURN_IF_ERROR(SendToSeccompListener(s, o.id, pid, bundle, reply->fd.get()));
     reply = ReceiveSync(sync_parent.get());
   }
-  if (!reply.ok()) return absl::InternalError("container init exited during setup");
+  if (!reply.ok()) return InitExitedDuringSetup(cgroup.get());
   if (reply->type == SyncType::kError) return absl::FailedPreconditionError(reply->text);
   if (reply->type != SyncType::kReady)
     return absl::InternalError("unexpected message from container init");
@@ -310,8 +338,7 @@ absl::StatusOr<CreatedContainer> Create(const CreateOptions& o) {
   cs.annotations = s.annotations;
   const spec::Namespace* pidns = s.FindNamespace(NamespaceType::kPid);
   cs.own_pid_namespace = pidns != nullptr && pidns->path.empty();
-  cs.created_cgroup_dirs = placement.created_dirs;
-  cs.cgroup_dirs = placement.dirs;
+  if (cgroup) RecordCgroup(cgroup->placement(), &cs);
   BERTH_RETURN_IF_ERROR(dir.WriteState(cs));
   // start and delete run poststart/poststop hooks from the config as it was
   // at create time, even if the bundle has changed or gone since.

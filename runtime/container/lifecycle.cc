@@ -47,6 +47,16 @@ void KillEverything(const state::ContainerState& s) {
   }
 }
 
+// Frozen tasks act on SIGKILL only once thawed: queue the signal to every
+// process first, so none runs the container's code again, then thaw.
+void KillFrozen(const state::ContainerState& s) {
+  auto cgroup = cgroups::LoadManager(s.cgroup_mode, s.cgroup_paths, s.created_cgroup_dirs);
+  if (auto pids = cgroup->Pids(); pids.ok()) {
+    for (pid_t p : *pids) ::kill(p, SIGKILL);
+  }
+  if (absl::Status st = cgroup->Thaw(); !st.ok()) log::Warn(st.message());
+}
+
 }  // namespace
 
 absl::StatusOr<UniqueFd> OpenInitPidfd(const state::ContainerState& s) {
@@ -66,11 +76,10 @@ absl::Status Start(const state::StateDir& dir, const state::ContainerState& s) {
     return absl::FailedPreconditionError(
         absl::StrCat("cannot start a container in the ", state::StatusName(st), " state"));
   }
-  BERTH_RETURN_IF_ERROR(ReleaseInit(dir));
-  if (!proc::IsSameLiveProcess(s.pid, s.pid_start_time)) {
-    return absl::FailedPreconditionError("container init exited before executing the process");
-  }
-  return absl::OkStatus();
+  // A process that exits at once is indistinguishable, from here, from an
+  // init that died before its exec (which logs why itself): as runc, start
+  // succeeds once the init is released.
+  return ReleaseInit(dir);
 }
 
 absl::Status ReleaseInit(const state::StateDir& dir) {
@@ -147,6 +156,7 @@ absl::Status Delete(state::StateDir& dir, bool force) {
     }
   }
   std::optional<spec::Spec> spec = SavedSpec(dir);
+  if (st == Status::kPaused) KillFrozen(*s);
   KillEverything(*s);
   absl::Status result = cgroups::RemoveCreated(s->created_cgroup_dirs);
   result.Update(dir.Remove());

@@ -1,7 +1,5 @@
 #include "runtime/spec/parser.h"
 
-#include "runtime/spec/parse_seccomp.h"
-
 #include <algorithm>
 #include <array>
 #include <memory>
@@ -16,6 +14,8 @@
 #include "absl/strings/string_view.h"
 #include "lib/errors.h"
 #include "lib/json_tree.h"
+#include "runtime/spec/parse_resources.h"
+#include "runtime/spec/parse_seccomp.h"
 
 namespace berth::spec {
 namespace {
@@ -380,19 +380,20 @@ absl::Status ParseLinux(const Value& v, Linux* lx) {
   BERTH_RETURN_IF_ERROR(ReadList(v.Get("gidMappings"), ParseIdMapping, &lx->gid_mappings));
   BERTH_RETURN_IF_ERROR(ReadList(v.Get("devices"), ParseDevice, &lx->devices));
   BERTH_RETURN_IF_ERROR(ReadString(v.Get("cgroupsPath"), &lx->cgroups_path));
+  BERTH_RETURN_IF_ERROR(ParseResources(v.Get("resources"), &lx->resources));
   BERTH_RETURN_IF_ERROR(
       ParseRootfsPropagation(v.Get("rootfsPropagation"), &lx->rootfs_propagation));
   BERTH_RETURN_IF_ERROR(ReadAbsolutePaths(v.Get("maskedPaths"), &lx->masked_paths));
   BERTH_RETURN_IF_ERROR(ReadAbsolutePaths(v.Get("readonlyPaths"), &lx->readonly_paths));
   BERTH_RETURN_IF_ERROR(ReadString(v.Get("mountLabel"), &lx->mount_label));
-  if (Value seccomp = v.Get("seccomp"); !Absent(seccomp)) {
-    BERTH_ASSIGN_OR_RETURN(lx->seccomp, ParseSeccomp(seccomp));
-  }
   if (Value pers = v.Get("personality"); !pers.missing() && !pers.is_null()) {
     BERTH_ASSIGN_OR_RETURN(lx->personality, ParsePersonality(pers));
   }
   if (Value t = v.Get("timeOffsets"); !t.missing() && !t.is_null()) {
     BERTH_ASSIGN_OR_RETURN(lx->time_offsets, ParseTimeOffsets(t));
+  }
+  if (Value seccomp = v.Get("seccomp"); !Absent(seccomp)) {
+    BERTH_ASSIGN_OR_RETURN(lx->seccomp, ParseSeccomp(seccomp));
   }
   return ReadStringMap(v.Get("sysctl"), &lx->sysctl);
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "runtime/spec/process_attrs.h"
+#include "runtime/spec/resources.h"
 #include "runtime/spec/seccomp.h"
 
 namespace berth::spec {
@@ -109,14 +110,15 @@ struct Linux {
   std::vector<IdMapping> gid_mappings;
   std::vector<Device> devices;
   std::string cgroups_path;
-  std::string rootfs_propagation;  // "", "private", "rprivate", "slave", ...
+  std::optional<Resources> resources;  // linux.resources
+  std::string rootfs_propagation;      // "", "private", "rprivate", "slave", ...
   std::vector<std::string> masked_paths;
   std::vector<std::string> readonly_paths;
   std::string mount_label;
   std::map<std::string, std::string> sysctl;
-  std::optional<Seccomp> seccomp;
   std::optional<Personality> personality;
   std::map<std::string, TimeOffset> time_offsets;  // "monotonic", "boottime"
+  std::optional<Seccomp> seccomp;
 };
 
 struct Spec {

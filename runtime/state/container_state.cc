@@ -50,6 +50,10 @@ std::string SerializeState(const ContainerState& s) {
   w.Key("ownPidNamespace").Bool(s.own_pid_namespace);
   WriteStringList(w, "createdCgroupDirs", s.created_cgroup_dirs);
   WriteStringList(w, "cgroupDirs", s.cgroup_dirs);
+  w.Key("cgroupMode").String(s.cgroup_mode);
+  w.Key("cgroupPaths").BeginObject();
+  for (const auto& [k, v] : s.cgroup_paths) w.Key(k).String(v);
+  w.EndObject();
   w.EndObject();
   return w.Take();
 }
@@ -72,6 +76,12 @@ absl::StatusOr<ContainerState> ParseState(absl::string_view json) {
   BERTH_ASSIGN_OR_RETURN(s.own_pid_namespace, root.Get("ownPidNamespace").AsBool());
   BERTH_ASSIGN_OR_RETURN(s.created_cgroup_dirs, root.Get("createdCgroupDirs").AsStringArray());
   BERTH_ASSIGN_OR_RETURN(s.cgroup_dirs, root.Get("cgroupDirs").AsStringArray());
+  if (json::Value mode = root.Get("cgroupMode"); !mode.missing()) {
+    BERTH_ASSIGN_OR_RETURN(s.cgroup_mode, mode.AsString());
+  }
+  for (const auto& [k, v] : root.Get("cgroupPaths").Members()) {
+    BERTH_ASSIGN_OR_RETURN(s.cgroup_paths[k], v.AsString());
+  }
   return s;
 }
 

@@ -33,6 +33,11 @@ struct ContainerState {
   std::vector<std::string> created_cgroup_dirs;
   // Every cgroup directory the container was placed in (kill --all, ps).
   std::vector<std::string> cgroup_dirs;
+  // The cgroup back end ("v1", "v2", "hybrid") and each directory by its
+  // hierarchy ("memory", "cpu,cpuacct", "unified"), for pause, update, ps,
+  // events. Empty in states written before they were recorded.
+  std::string cgroup_mode;
+  std::map<std::string, std::string> cgroup_paths;
 };
 
 std::string SerializeState(const ContainerState& s);

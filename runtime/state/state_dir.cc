@@ -13,6 +13,7 @@
 #include "lib/errors.h"
 #include "lib/file_util.h"
 #include "lib/proc.h"
+#include "runtime/cgroups/manager.h"
 
 namespace berth::state {
 namespace {
@@ -140,8 +141,19 @@ std::vector<std::string> ListIds(const std::string& root) {
   return ids;
 }
 
+namespace {
+
+// As runc: a frozen cgroup means paused, whether the init was started or not.
+bool IsFrozen(const ContainerState& s) {
+  if (s.cgroup_paths.empty()) return false;
+  return cgroups::LoadManager(s.cgroup_mode, s.cgroup_paths, s.created_cgroup_dirs)->IsFrozen();
+}
+
+}  // namespace
+
 Status ComputeStatus(const StateDir& dir, const ContainerState& s) {
   if (!proc::IsSameLiveProcess(s.pid, s.pid_start_time)) return Status::kStopped;
+  if (IsFrozen(s)) return Status::kPaused;
   if (dir.HasFifo()) return Status::kCreated;
   return Status::kRunning;
 }

@@ -225,8 +225,7 @@ TEST_CASE("ParseHierarchies ignores cgroup mounts outside /sys/fs/cgroup", "[cgr
 
 // /sys/fs/cgroup2 only shares a string prefix with /sys/fs/cgroup; it is not
 // under it (some hosts mount an extra cgroup2 tree there next to v1).
-TEST_CASE("ParseHierarchies ignores sibling directories that share the prefix",
-          "[cgroups]") {
+TEST_CASE("ParseHierarchies ignores sibling directories that share the prefix", "[cgroups]") {
   std::vector<Hierarchy> hs = ParseHierarchies(
       "35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n"
       "80 23 0:40 / /sys/fs/cgroup2 rw,relatime - cgroup2 cgroup2 rw\n",

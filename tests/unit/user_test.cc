@@ -118,8 +118,7 @@ TEST_CASE("ResolveUser ignores group memberships of a user not in passwd", "[use
   CHECK(u.groups.empty());
 }
 
-TEST_CASE("ResolveUser lists a group once even if the user is named twice in it",
-          "[user]") {
+TEST_CASE("ResolveUser lists a group once even if the user is named twice in it", "[user]") {
   ExecUser u = ResolveUser(1000, kPasswd, "dup:x:20:alice,alice\n", {});
   CHECK(u.groups == Gids{20});
 }

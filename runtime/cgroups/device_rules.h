@@ -1,0 +1,48 @@
+// The device cgroup rules a container gets, in the order they apply, and
+// their v1 rendering (devices.allow / devices.deny lines). The eBPF program
+// for cgroup2 (bpf_devices.h) implements the same decision as DeviceAllowed.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "runtime/cgroups/render.h"
+#include "runtime/spec/resources.h"
+#include "runtime/spec/spec.h"
+
+namespace berth::cgroups {
+
+struct DeviceCgroupRule {
+  bool allow = false;
+  char type = 'a';               // 'a', 'c', 'b'
+  std::optional<int64_t> major;  // nullopt: any
+  std::optional<int64_t> minor;
+  std::string access = "rwm";
+  std::string source;  // the config field, for errors
+};
+
+// Everything denied first, then the config's rules in order, then the devices
+// every container may use (null, zero, full, random, urandom, tty, console,
+// ptmx, pts, tun, and mknod of anything) and allow rules for linux.devices.
+// The defaults come after the config's rules as in runc and crun, so callers
+// that start their list with "deny all" (docker, podman) still get /dev/null.
+std::vector<DeviceCgroupRule> EffectiveDeviceRules(const std::vector<spec::DeviceRule>& config,
+                                                   const std::vector<spec::Device>& devices);
+
+// "c 1:5 rwm", "a *:* rwm", "b 8:* r".
+std::string RenderV1DeviceRule(const DeviceCgroupRule& rule);
+
+// devices.deny / devices.allow writes for the v1 devices controller.
+std::vector<FileWrite> RenderV1Devices(const std::vector<DeviceCgroupRule>& rules);
+
+// Whether `rules` let a process do `access` ("r", "w", "m" or a mix) on the
+// device type:major:minor. The last rule that matches decides: an allow rule
+// matches if it grants every requested right, a deny rule if it takes any of
+// them; no match means denied.
+bool DeviceAllowed(const std::vector<DeviceCgroupRule>& rules, char type, int64_t major,
+                   int64_t minor, absl::string_view access);
+
+}  // namespace berth::cgroups

@@ -1,0 +1,32 @@
+// Executes rendered FileWrites (render.h) against the container's cgroup
+// directories; errors name the config field, the file and the value.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "runtime/cgroups/render.h"
+
+namespace berth::cgroups {
+
+// Maps a write's controller to the directory holding it; nullptr when that
+// controller is not mounted.
+using DirForController = std::function<const std::string*(const std::string& controller)>;
+
+absl::Status ExecuteWrites(const std::vector<FileWrite>& writes, const DirForController& dir_for);
+
+// Whether `dir`/`file` exists.
+bool CgroupFileExists(const std::string& dir, const std::string& file);
+
+// Device rules need privileges a rootless runtime lacks; like runc, it then
+// runs without them (with a warning) instead of failing.
+absl::Status ToleratedWhenRootless(const absl::Status& st);
+
+// memory.checkBeforeUpdate: refuses a memory limit below the usage that
+// `dir`/`usage_file` reports (memory.usage_in_bytes, memory.current).
+absl::Status CheckMemoryBeforeUpdate(const spec::Resources& r, const std::string& dir,
+                                     const std::string& usage_file);
+
+}  // namespace berth::cgroups
