@@ -30,6 +30,7 @@ constexpr char kUsage[] =
     "  kill     send a signal to a container\n"
     "  delete   delete a container\n"
     "  list     list containers\n"
+    "  exec     run a new process in a running container\n"
     "  ps       list the processes of a container\n"
     "  pause    freeze every process of a container\n"
     "  resume   thaw a paused container\n"
@@ -53,7 +54,7 @@ constexpr Command kCommands[] = {
     {"delete", berth::cli::DeleteCommand},
     {"list", berth::cli::ListCommand},
     {"ps", berth::cli::PsCommand},
-    {"exec", nullptr},
+    {"exec", berth::cli::ExecCommand},
     {"pause", berth::cli::PauseCommand},
     {"resume", berth::cli::ResumeCommand},
     {"update", berth::cli::UpdateCommand},

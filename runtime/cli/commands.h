@@ -23,6 +23,7 @@ int StateCommand(const GlobalOptions& g, const Args& args);
 int KillCommand(const GlobalOptions& g, const Args& args);
 int DeleteCommand(const GlobalOptions& g, const Args& args);
 int ListCommand(const GlobalOptions& g, const Args& args);
+int ExecCommand(const GlobalOptions& g, const Args& args);
 int PsCommand(const GlobalOptions& g, const Args& args);
 int PauseCommand(const GlobalOptions& g, const Args& args);
 int ResumeCommand(const GlobalOptions& g, const Args& args);

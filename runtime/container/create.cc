@@ -340,12 +340,11 @@ absl::StatusOr<CreatedContainer> Create(const CreateOptions& o) {
   cs.own_pid_namespace = pidns != nullptr && pidns->path.empty();
   if (cgroup) RecordCgroup(cgroup->placement(), &cs);
   BERTH_RETURN_IF_ERROR(dir.WriteState(cs));
-  // start and delete run poststart/poststop hooks from the config as it was
-  // at create time, even if the bundle has changed or gone since.
-  if (!s.hooks.poststart.empty() || !s.hooks.poststop.empty()) {
-    BERTH_RETURN_IF_ERROR(
-        WriteFileAtomic(absl::StrCat(dir.path(), "/config.json"), config_text, 0600));
-  }
+  // exec (the container's process as a base), start and delete (poststart
+  // and poststop hooks) work from the config as it was at create time, even
+  // if the bundle has changed or gone since.
+  BERTH_RETURN_IF_ERROR(
+      WriteFileAtomic(absl::StrCat(dir.path(), "/config.json"), config_text, 0600));
   if (!o.pid_file.empty()) {
     BERTH_RETURN_IF_ERROR(Annotate(WriteFileAtomic(o.pid_file, absl::StrCat(pid)), "--pid-file"));
   }

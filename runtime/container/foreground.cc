@@ -72,19 +72,21 @@ sigset_t ForwardedSignals() {
 }
 
 absl::StatusOr<int> StartAndWait(CreatedContainer& c) {
+  c.fifo.reset();  // as a writer, it would keep ReleaseInit waiting
+  BERTH_RETURN_IF_ERROR(ReleaseInit(c.dir));
+  RunPoststartHooks(c.dir, c.state);
+  return WaitForeground(c.state.pid, c.pidfd.get(), c.console.get());
+}
+
+absl::StatusOr<int> WaitForeground(pid_t pid, int pidfd, int master) {
   sigset_t set = ForwardedSignals();
   UniqueFd sfd(::signalfd(-1, &set, SFD_CLOEXEC));
   if (!sfd) return ErrnoError("signalfd");
-  int master = c.console.get();
   std::optional<RawTerminal> raw;
   if (master >= 0 && ::isatty(STDIN_FILENO)) {
     CopyWindowSize(STDIN_FILENO, master);
     raw.emplace(STDIN_FILENO);
   }
-  c.fifo.reset();  // as a writer, it would keep ReleaseInit waiting
-  BERTH_RETURN_IF_ERROR(ReleaseInit(c.dir));
-  RunPoststartHooks(c.dir, c.state);
-
   bool stdin_open = master >= 0;
   std::optional<int> status;
   while (!status) {
@@ -106,12 +108,12 @@ absl::StatusOr<int> StartAndWait(CreatedContainer& c) {
         int ws;
         pid_t r;
         while ((r = ::waitpid(-1, &ws, WNOHANG)) > 0) {
-          if (r == c.state.pid) status = ExitCode(ws);
+          if (r == pid) status = ExitCode(ws);
         }
       } else if (sig == SIGWINCH && master >= 0) {
         CopyWindowSize(STDIN_FILENO, master);
       } else {
-        ::syscall(SYS_pidfd_send_signal, c.pidfd.get(), sig, nullptr, 0);
+        ::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0);
       }
     }
   }

@@ -15,4 +15,9 @@ sigset_t ForwardedSignals();
 // its terminal to ours, and returns its exit status (128+N for signal N).
 absl::StatusOr<int> StartAndWait(CreatedContainer& c);
 
+// The wait part: forwards signals to the process behind pidfd, bridges
+// `console` (a pty master, or -1) to our stdio, returns the exit status.
+// `pid` must be our child.
+absl::StatusOr<int> WaitForeground(pid_t pid, int pidfd, int console);
+
 }  // namespace berth::container

@@ -18,6 +18,7 @@
 #include "lib/errors.h"
 #include "lib/log.h"
 #include "lib/unique_fd.h"
+#include "runtime/container/process_setup.h"
 #include "runtime/container/seccomp_setup.h"
 #include "runtime/container/sync.h"
 #include "runtime/hooks/hooks.h"
@@ -166,45 +167,6 @@ absl::Status JoinSessionKeyring() {
   return absl::OkStatus();
 }
 
-std::vector<std::string> BuildEnv(const spec::Process& p, const linux_ns::ExecUser& user) {
-  std::vector<std::string> env = p.env;
-  bool has_home = false;
-  for (const std::string& e : env) has_home |= absl::StartsWith(e, "HOME=");
-  if (!has_home) env.push_back(absl::StrCat("HOME=", user.home));
-  return env;
-}
-
-absl::Status MarkFdsForClose(int preserve_fds) {
-  // Everything the runtime holds (sync socket, fifo, log, ...) closes at
-  // exec; only stdio and the preserved fds reach the process.
-  unsigned first = 3 + static_cast<unsigned>(preserve_fds);
-  if (::syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
-    return ErrnoError("mark runtime file descriptors close-on-exec");
-  }
-  for (int fd = 3; fd < static_cast<int>(first); ++fd) {
-    if (::fcntl(fd, F_SETFD, 0) != 0) return ErrnoError(absl::StrCat("--preserve-fds: fd ", fd));
-  }
-  return absl::OkStatus();
-}
-
-// CVE-2024-21626: a cwd such as /proc/self/fd/N naming a directory fd the
-// runtime still held would put the process in the host's filesystem. After
-// chdir, the kernel must see the cwd inside our root.
-absl::Status CheckCwdInsideContainer(const std::string& cwd) {
-  char buf[4096];
-  if (::getcwd(buf, sizeof buf) == nullptr || buf[0] != '/') {
-    return absl::PermissionDeniedError(
-        absl::StrCat("process.cwd: ", cwd, " is outside the container's root filesystem"));
-  }
-  return absl::OkStatus();
-}
-
-struct ExecPlan {
-  std::string path;
-  std::vector<std::string> env;
-  InitSeccomp seccomp;  // linux.seccomp, compiled; see seccomp_setup.h for when it loads
-};
-
 absl::StatusOr<ExecPlan> Setup(const InitConfig& c) {
   const spec::Spec& s = *c.spec;
   const spec::Process& p = *s.process;
@@ -225,41 +187,8 @@ absl::StatusOr<ExecPlan> Setup(const InitConfig& c) {
   BERTH_RETURN_IF_ERROR(linux_ns::MakePathsReadonly(s.linux_cfg.readonly_paths));
   BERTH_RETURN_IF_ERROR(linux_ns::MaskPaths(s.linux_cfg.masked_paths));
   if (!c.no_new_keyring) BERTH_RETURN_IF_ERROR(JoinSessionKeyring());
-  BERTH_RETURN_IF_ERROR(linux_ns::ApplyRlimits(p.rlimits));
   if (p.oom_score_adj) BERTH_RETURN_IF_ERROR(linux_ns::SetOomScoreAdj(*p.oom_score_adj));
-  if (p.scheduler) BERTH_RETURN_IF_ERROR(linux_ns::ApplyScheduler(*p.scheduler));
-  if (p.io_priority) BERTH_RETURN_IF_ERROR(linux_ns::ApplyIoPriority(*p.io_priority));
-  if (s.linux_cfg.personality)
-    BERTH_RETURN_IF_ERROR(linux_ns::ApplyPersonality(*s.linux_cfg.personality));
-  BERTH_RETURN_IF_ERROR(linux_ns::ApplyLsmExecLabels(p));
-
-  linux_ns::ExecUser user = linux_ns::LookupUser(p.user);
-  BERTH_RETURN_IF_ERROR(seccomp.BeforeUserSwitch());
-  BERTH_RETURN_IF_ERROR(linux_ns::PrepareCapabilitiesForUserSwitch());
-  BERTH_RETURN_IF_ERROR(linux_ns::SwitchUser(p.user, user.groups));
-  if (::chdir(p.cwd.c_str()) != 0) return ErrnoError(absl::StrCat("process.cwd: chdir ", p.cwd));
-  BERTH_RETURN_IF_ERROR(CheckCwdInsideContainer(p.cwd));
-  ExecPlan plan;
-  plan.env = BuildEnv(p, user);
-  BERTH_ASSIGN_OR_RETURN(plan.path, linux_ns::LookupExecutable(p.args[0], plan.env));
-  BERTH_RETURN_IF_ERROR(linux_ns::CheckNotRuntimeBinary(plan.path, c.runtime_exe));
-  if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
-    return ErrnoError("process.noNewPrivileges");
-  }
-  if (p.capabilities) BERTH_RETURN_IF_ERROR(linux_ns::ApplyCapabilities(*p.capabilities));
-  ::umask(p.user.umask.value_or(022));
-  BERTH_RETURN_IF_ERROR(MarkFdsForClose(c.preserve_fds));
-  BERTH_RETURN_IF_ERROR(seccomp.EndOfSetup());
-  plan.seccomp = std::move(seccomp);
-  return plan;
-}
-
-std::vector<char*> CStrings(std::vector<std::string>& v) {
-  std::vector<char*> out;
-  out.reserve(v.size() + 1);
-  for (std::string& s : v) out.push_back(s.data());
-  out.push_back(nullptr);
-  return out;
+  return SetUpProcess(s, p, std::move(seccomp), c.preserve_fds, c.runtime_exe);
 }
 
 [[noreturn]] void Fail(int sync_fd, const absl::Status& status) {

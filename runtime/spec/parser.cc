@@ -457,4 +457,15 @@ absl::StatusOr<Spec> ParseSpec(std::string_view json) {
   return spec;
 }
 
+absl::StatusOr<Process> ParseProcessJson(std::string_view json) {
+  BERTH_ASSIGN_OR_RETURN(
+      std::unique_ptr<json::Document> doc,
+      json::Document::Parse(absl::string_view(json.data(), json.size()), "process.json"));
+  Value top = doc->root();
+  if (!top.is_object()) return top.Error("must be a JSON object");
+  std::optional<Process> p;
+  BERTH_RETURN_IF_ERROR(ParseProcess(top, &p));
+  return *std::move(p);
+}
+
 }  // namespace berth::spec

@@ -14,6 +14,10 @@ absl::StatusOr<Spec> ParseSpec(std::string_view json);
 
 // True for the ociVersion values berth accepts: 1.0.0 through 1.2.x
 // (pre-release suffixes such as "1.0.2-dev" included).
+// Parses a process.json (`exec --process`): the `process` object of the
+// config on its own; errors name its fields ("args: ...").
+absl::StatusOr<Process> ParseProcessJson(std::string_view json);
+
 bool IsSupportedOciVersion(std::string_view version);
 
 // Parses "pid", "network", ...; nullopt for an unknown name.

@@ -237,7 +237,7 @@ def test_unknown_command_and_flag(berth):
     assert p.returncode != 0 and "unknown command" in p.stderr
     p = berth.run("create", "--bogus", "x")
     assert p.returncode != 0 and "flag provided but not defined: -bogus" in p.stderr
-    p = berth.run("exec", "x", "true")
+    p = berth.run("checkpoint", "x")
     assert p.returncode != 0 and "not supported yet" in p.stderr
 
 

@@ -1,0 +1,243 @@
+#include "runtime/container/exec.h"
+
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <optional>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "lib/errors.h"
+#include "lib/file_util.h"
+#include "lib/log.h"
+#include "runtime/container/create.h"
+#include "runtime/container/lifecycle.h"
+#include "runtime/container/process_setup.h"
+#include "runtime/container/seccomp_setup.h"
+#include "runtime/container/sync.h"
+#include "runtime/linux/capabilities.h"
+#include "runtime/linux/exe_guard.h"
+#include "runtime/linux/namespaces.h"
+#include "runtime/linux/terminal.h"
+#include "runtime/spec/parser.h"
+#include "runtime/state/state_dir.h"
+
+namespace berth::container {
+namespace {
+
+using spec::NamespaceType;
+
+struct ExecChild {
+  const spec::Spec* spec = nullptr;  // the container's, with the exec process
+  int init_pidfd = -1;
+  int sync_fd = -1;
+  int console_fd = -1;
+  int preserve_fds = 0;
+  std::vector<int> parent_only_fds;
+};
+
+// Every namespace of the container but pid and time, which the parent
+// joined for us before the clone (they only apply to children).
+int NamespacesToEnter(const spec::Spec& s) {
+  int flags = 0;
+  for (const spec::Namespace& ns : s.linux_cfg.namespaces) {
+    if (ns.type == NamespaceType::kPid || ns.type == NamespaceType::kTime) continue;
+    flags |= linux_ns::CloneFlag(ns.type);
+  }
+  return flags;
+}
+
+absl::StatusOr<ExecPlan> SetUpChild(const ExecChild& c, const linux_ns::FileId& runtime_exe) {
+  const spec::Spec& s = *c.spec;
+  const spec::Process& p = *s.process;
+  BERTH_ASSIGN_OR_RETURN(InitSeccomp seccomp, InitSeccomp::Compile(s, c.sync_fd));
+  // One setns on the init's pidfd enters all its namespaces at once, the
+  // user namespace first, as the kernel orders them.
+  if (::setns(c.init_pidfd, NamespacesToEnter(s)) != 0) {
+    return ErrnoError("exec: enter the container's namespaces");
+  }
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  if (p.terminal) {
+    BERTH_ASSIGN_OR_RETURN(linux_ns::Pty pty, linux_ns::OpenPty());
+    if (p.console_size) {
+      BERTH_RETURN_IF_ERROR(
+          linux_ns::SetWindowSize(pty.master.get(), p.console_size->height, p.console_size->width));
+    }
+    BERTH_RETURN_IF_ERROR(linux_ns::SendFd(c.console_fd, pty.master.get(), pty.slave_name));
+    BERTH_RETURN_IF_ERROR(linux_ns::AttachToTerminal(pty.slave.get()));
+  }
+  return SetUpProcess(s, p, std::move(seccomp), c.preserve_fds, runtime_exe);
+}
+
+[[noreturn]] void RunExecChild(const ExecChild& c) {
+  for (int fd : c.parent_only_fds) ::close(fd);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  auto runtime_exe = linux_ns::OwnExecutable();
+  auto go = ReceiveSync(c.sync_fd);
+  if (!runtime_exe.ok() || !go.ok() || go->type != SyncType::kGo) ::_exit(1);
+  auto plan = SetUpChild(c, *runtime_exe);
+  if (plan.ok()) {
+    absl::Status st = plan->seccomp.BeforeExec();
+    if (!st.ok()) plan = st;
+  }
+  if (!plan.ok()) {
+    SendSync(c.sync_fd, SyncType::kError, plan.status().message()).IgnoreError();
+    ::_exit(1);
+  }
+  std::vector<std::string> args = c.spec->process->args;
+  std::vector<char*> argv = CStrings(args);
+  std::vector<char*> envp = CStrings(plan->env);
+  ::execve(plan->path.c_str(), argv.data(), envp.data());
+  SendSync(c.sync_fd, SyncType::kError,
+           absl::StrCat("exec ", plan->path, ": ", std::strerror(errno)))
+      .IgnoreError();
+  ::_exit(1);
+}
+
+absl::StatusOr<spec::Spec> ExecSpec(const state::StateDir& dir, const ExecOptions& o) {
+  BERTH_ASSIGN_OR_RETURN(spec::Spec s, LoadSpecFile(absl::StrCat(dir.path(), "/config.json")));
+  std::optional<spec::Process> from_file;
+  if (!o.process_file.empty()) {
+    BERTH_ASSIGN_OR_RETURN(std::string text, ReadFile(o.process_file));
+    auto parsed = spec::ParseProcessJson(text);
+    if (!parsed.ok()) return Annotate(parsed.status(), o.process_file);
+    from_file = *std::move(parsed);
+  }
+  BERTH_ASSIGN_OR_RETURN(spec::Process p,
+                         BuildExecProcess(*s.process, from_file ? &*from_file : nullptr, o.flags));
+  if (p.capabilities) BERTH_RETURN_IF_ERROR(linux_ns::ValidateCapabilities(*p.capabilities));
+  s.process = std::move(p);
+  return s;
+}
+
+absl::Status CheckRunnable(const state::StateDir& dir, const state::ContainerState& st,
+                           const ExecOptions& o) {
+  state::Status status = state::ComputeStatus(dir, st);
+  if (status == state::Status::kStopped) {
+    return absl::FailedPreconditionError(
+        "cannot exec in a stopped container: container not running");
+  }
+  if (status == state::Status::kPaused && !o.ignore_paused) {
+    return absl::FailedPreconditionError("cannot exec in a paused container: container paused");
+  }
+  return absl::OkStatus();
+}
+
+// clone3 as fork, with a pidfd; the pid (and time) namespace of the
+// container is joined for this one child and left right after.
+absl::StatusOr<pid_t> CloneInContainer(const spec::Spec& s, int init_pidfd, const ExecChild& child,
+                                       int* pidfd) {
+  int ns_flags = CLONE_NEWPID;
+  if (s.HasNamespace(NamespaceType::kTime)) ns_flags |= CLONE_NEWTIME;
+  UniqueFd own_pid(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
+  UniqueFd own_time(::open("/proc/self/ns/time", O_RDONLY | O_CLOEXEC));
+  if (::setns(init_pidfd, ns_flags) != 0)
+    return ErrnoError("exec: join the container's pid namespace");
+  struct clone_args args = {};
+  args.flags = CLONE_PIDFD;
+  args.pidfd = reinterpret_cast<uint64_t>(pidfd);
+  args.exit_signal = SIGCHLD;
+  pid_t pid = static_cast<pid_t>(::syscall(SYS_clone3, &args, sizeof args));
+  if (pid == 0) RunExecChild(child);
+  int err = errno;
+  ::setns(own_pid.get(), CLONE_NEWPID);
+  if (ns_flags & CLONE_NEWTIME) ::setns(own_time.get(), CLONE_NEWTIME);
+  if (pid < 0) return ErrnoError(err, "exec: clone");
+  return pid;
+}
+
+}  // namespace
+
+absl::StatusOr<ExecStarted> StartExec(const ExecOptions& o) {
+  BERTH_ASSIGN_OR_RETURN(state::StateDir dir, state::StateDir::OpenUnlocked(o.root, o.id));
+  auto st = dir.ReadState();
+  if (!st.ok()) return absl::FailedPreconditionError("container not running");
+  BERTH_RETURN_IF_ERROR(CheckRunnable(dir, *st, o));
+  BERTH_ASSIGN_OR_RETURN(spec::Spec s, ExecSpec(dir, o));
+  const spec::Process& p = *s.process;
+  if (p.terminal && o.console_socket.empty() && o.detach) {
+    return absl::InvalidArgumentError("exec: a terminal with --detach needs --console-socket");
+  }
+  if (o.preserve_fds < 0 || o.preserve_fds > 65536) {
+    return absl::InvalidArgumentError("--preserve-fds: must be between 0 and 65536");
+  }
+  BERTH_ASSIGN_OR_RETURN(UniqueFd init_pidfd, OpenInitPidfd(*st));
+
+  UniqueFd console, console_child;
+  if (p.terminal) {
+    if (!o.console_socket.empty()) {
+      BERTH_ASSIGN_OR_RETURN(console_child, linux_ns::ConnectUnix(o.console_socket));
+    } else {
+      int sv[2];
+      if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+        return ErrnoError("socketpair");
+      console.reset(sv[0]);
+      console_child.reset(sv[1]);
+    }
+  }
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+    return ErrnoError("socketpair");
+  UniqueFd sync_parent(sv[0]), sync_child(sv[1]);
+
+  ExecChild child;
+  child.spec = &s;
+  child.init_pidfd = init_pidfd.get();
+  child.sync_fd = sync_child.get();
+  child.console_fd = console_child.get();
+  child.preserve_fds = static_cast<int>(o.preserve_fds);
+  child.parent_only_fds = {dir.fd(), sync_parent.get()};
+  if (console) child.parent_only_fds.push_back(console.get());
+
+  int raw_pidfd = -1;
+  BERTH_ASSIGN_OR_RETURN(pid_t pid, CloneInContainer(s, init_pidfd.get(), child, &raw_pidfd));
+  UniqueFd pidfd(raw_pidfd);
+  sync_child.reset();
+  console_child.reset();
+  bool started = false;
+  auto kill_on_error = absl::MakeCleanup([&] {
+    if (started) return;
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+  });
+
+  // Into the container's cgroup, before the child does anything.
+  std::string pid_text = absl::StrCat(pid);
+  for (const std::string& cg : st->cgroup_dirs) {
+    absl::Status joined = WriteExisting(absl::StrCat(cg, "/cgroup.procs"), pid_text);
+    if (!joined.ok()) return Annotate(joined, "exec: join the container's cgroup");
+  }
+  BERTH_RETURN_IF_ERROR(SendSync(sync_parent.get(), SyncType::kGo, pid_text));
+  // The sync socket is close-on-exec: EOF means the execve happened.
+  for (;;) {
+    auto msg = ReceiveSync(sync_parent.get());
+    if (!msg.ok()) break;
+    if (msg->type == SyncType::kSeccompFd) {
+      BERTH_RETURN_IF_ERROR(SendToSeccompListener(s, o.id, pid, st->bundle, msg->fd.get()));
+      continue;
+    }
+    if (msg->type == SyncType::kError) return absl::FailedPreconditionError(msg->text);
+  }
+  ExecStarted out{pid, std::move(pidfd), {}};
+  if (console) {
+    BERTH_ASSIGN_OR_RETURN(out.console, linux_ns::ReceiveFd(console.get()));
+  }
+  if (!o.pid_file.empty()) {
+    BERTH_RETURN_IF_ERROR(Annotate(WriteFileAtomic(o.pid_file, pid_text), "--pid-file"));
+  }
+  started = true;
+  return out;
+}
+
+}  // namespace berth::container
