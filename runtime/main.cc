@@ -36,6 +36,7 @@ constexpr char kUsage[] =
     "  resume   thaw a paused container\n"
     "  update   change the resource limits of a container\n"
     "  events   print resource usage and OOM events of a container\n"
+    "  features print what berth supports (runtime-spec features JSON)\n"
     "\n"
     "See berth(8) and berth-COMMAND(8).\n";
 
@@ -59,7 +60,7 @@ constexpr Command kCommands[] = {
     {"resume", berth::cli::ResumeCommand},
     {"update", berth::cli::UpdateCommand},
     {"events", berth::cli::EventsCommand},
-    {"features", nullptr},
+    {"features", berth::cli::FeaturesCommand},
     {"checkpoint", nullptr},
     {"restore", nullptr},
 };

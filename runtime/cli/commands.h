@@ -29,5 +29,6 @@ int PauseCommand(const GlobalOptions& g, const Args& args);
 int ResumeCommand(const GlobalOptions& g, const Args& args);
 int UpdateCommand(const GlobalOptions& g, const Args& args);
 int EventsCommand(const GlobalOptions& g, const Args& args);
+int FeaturesCommand(const GlobalOptions& g, const Args& args);
 
 }  // namespace berth::cli
