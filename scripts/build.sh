@@ -2,5 +2,5 @@
 # Configures (once) and builds berth into ./build.
 set -eu
 cd "$(dirname "$0")/.."
-[ -f build/build.ninja ] || meson setup build --buildtype=release
+[ -f build/build.ninja ] || meson setup build
 ninja -C build
