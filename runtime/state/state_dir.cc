@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "lib/errors.h"
 #include "lib/file_util.h"
@@ -34,6 +35,19 @@ absl::Status Lock(int fd, const std::string& id) {
   return absl::OkStatus();
 }
 
+// The state root with any missing parents, as runc does (containerd passes
+// --root /run/containerd/runc/NAMESPACE before that exists).
+absl::Status MakeRoot(const std::string& root) {
+  std::string path;
+  for (absl::string_view part : absl::StrSplit(root, '/', absl::SkipEmpty())) {
+    absl::StrAppend(&path, path.empty() && root[0] != '/' ? "" : "/", part);
+    if (::mkdir(path.c_str(), 0711) != 0 && errno != EEXIST) {
+      return ErrnoError(absl::StrCat("create state root ", path));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status ValidateId(absl::string_view id) {
@@ -50,9 +64,7 @@ absl::Status ValidateId(absl::string_view id) {
 
 absl::StatusOr<StateDir> StateDir::Create(const std::string& root, const std::string& id) {
   BERTH_RETURN_IF_ERROR(ValidateId(id));
-  if (::mkdir(root.c_str(), 0711) != 0 && errno != EEXIST) {
-    return ErrnoError(absl::StrCat("create state root ", root));
-  }
+  BERTH_RETURN_IF_ERROR(MakeRoot(root));
   std::string path = absl::StrCat(root, "/", id);
   if (::mkdir(path.c_str(), 0711) != 0) {
     if (errno == EEXIST) {

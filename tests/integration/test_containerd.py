@@ -1,0 +1,140 @@
+"""containerd 1.6 drives berth unchanged: its own runc shim
+(containerd-shim-runc-v2) with `ctr run --runc-binary <berth>`. The test
+starts a private containerd (own socket, root and state directories) and
+stops it afterwards."""
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from conftest import BERTH, wait_for
+
+CONTAINERD = shutil.which("containerd")
+pytestmark = pytest.mark.skipif(CONTAINERD is None, reason="containerd is not installed")
+
+
+@pytest.fixture(scope="module")
+def ctd(tmp_path_factory, base_rootfs):
+    base = tmp_path_factory.mktemp("containerd")
+    config = base / "config.toml"
+    sock = base / "containerd.sock"
+    config.write_text(f'''version = 2
+root = "{base}/root"
+state = "{base}/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "{sock}"
+[ttrpc]
+  address = "{sock}.ttrpc"
+''')
+    log = open(base / "containerd.log", "w")
+
+    def start():
+        p = subprocess.Popen([CONTAINERD, "--config", str(config)], stdout=log, stderr=log)
+        assert wait_for(lambda: os.path.exists(sock), timeout=20), "containerd did not start"
+        return p
+
+    class Ctd:
+        def __init__(self):
+            self.proc = start()
+            self.rootfs = str(base / "rootfs")
+            shutil.copytree(base_rootfs, self.rootfs, symlinks=True)
+
+        def ctr(self, *args, timeout=60, **kw):
+            return subprocess.run(["ctr", "--address", str(sock), *args], capture_output=True,
+                                  text=True, timeout=timeout, stdin=subprocess.DEVNULL, **kw)
+
+        def run(self, cid, *cmd, flags=()):
+            return self.ctr("run", *flags, "--runc-binary", BERTH, "--rootfs", self.rootfs, cid, *cmd)
+
+        def restart(self):
+            self.proc.terminate()
+            self.proc.wait(timeout=20)
+            os.unlink(sock) if os.path.exists(sock) else None
+            self.proc = start()
+
+        def cleanup(self, cid):
+            self.ctr("task", "kill", "-s", "SIGKILL", cid)
+            for _ in range(50):
+                if self.ctr("task", "delete", cid).returncode == 0 or \
+                        "not found" in self.ctr("task", "ls").stdout:
+                    break
+                time.sleep(0.1)
+            self.ctr("container", "delete", cid)
+
+    c = Ctd()
+    yield c
+    c.proc.terminate()
+    c.proc.wait(timeout=20)
+    log.close()
+    subprocess.run(["umount", "-R", str(base)], capture_output=True)
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def test_ctr_run_rm(ctd):
+    p = ctd.run("ctd-rm", "sh", "-c", "echo hello-from-berth; echo $$; ls /proc/self/fd; true",
+                flags=("--rm",))
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.split()
+    assert lines[0] == "hello-from-berth" and lines[1] == "1"
+    assert ctd.ctr("container", "ls", "-q").stdout.split().count("ctd-rm") == 0
+
+
+def test_ctr_run_exit_status_and_failure(ctd):
+    p = ctd.run("ctd-exit", "sh", "-c", "exit 5", flags=("--rm",))
+    assert p.returncode == 5
+    p = ctd.run("ctd-missing", "no-such-command", flags=("--rm",))
+    assert p.returncode != 0
+    # containerd shows berth's json log line to the user
+    assert "executable file not found" in p.stderr
+    ctd.ctr("container", "delete", "ctd-missing")
+
+
+def test_ctr_detached_exec_ps_pause_kill(ctd):
+    cid = "ctd-d"
+    p = ctd.run(cid, "sleep", "1000", flags=("-d",))
+    assert p.returncode == 0, p.stderr
+    try:
+        tasks = ctd.ctr("task", "ls").stdout
+        assert cid in tasks and "RUNNING" in tasks
+        e = ctd.ctr("task", "exec", "--exec-id", "e1", cid, "sh", "-c", "echo exec-ok; exit 3")
+        assert e.returncode == 3 and "exec-ok" in e.stdout
+        ps = ctd.ctr("task", "ps", cid)
+        assert ps.returncode == 0 and "PID" in ps.stdout
+        m = ctd.ctr("task", "metrics", cid)
+        assert m.returncode == 0 and "pids.current" in m.stdout
+        assert ctd.ctr("task", "pause", cid).returncode == 0
+        assert "PAUSED" in ctd.ctr("task", "ls").stdout
+        assert ctd.ctr("task", "resume", cid).returncode == 0
+        assert "RUNNING" in ctd.ctr("task", "ls").stdout
+        assert ctd.ctr("task", "kill", "-s", "SIGKILL", cid).returncode == 0
+        assert wait_for(lambda: "STOPPED" in ctd.ctr("task", "ls").stdout, timeout=10)
+        assert ctd.ctr("task", "delete", cid).returncode == 0
+    finally:
+        ctd.cleanup(cid)
+
+
+def test_ctr_run_tty(ctd):
+    sock = [a for a in ctd.ctr("version").args if a.endswith(".sock")][0]
+    line = (f"ctr --address {sock} run --rm -t --runc-binary {BERTH} --rootfs {ctd.rootfs} "
+            "ctd-tty sh -c 'test -t 0 && echo TTY-OK; tty'")
+    p = subprocess.run(["script", "-qec", line, "/dev/null"], capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL, timeout=60)
+    assert "TTY-OK" in p.stdout, p.stdout + p.stderr
+    assert "/dev/pts/" in p.stdout
+
+
+def test_containers_survive_containerd_restart(ctd):
+    cid = "ctd-restart"
+    assert ctd.run(cid, "sleep", "1000", flags=("-d",)).returncode == 0
+    try:
+        pid = [l.split()[1] for l in ctd.ctr("task", "ls").stdout.splitlines() if l.startswith(cid)][0]
+        ctd.restart()
+        assert os.path.exists(f"/proc/{pid}")
+        assert wait_for(lambda: "RUNNING" in ctd.ctr("task", "ls").stdout, timeout=20)
+        e = ctd.ctr("task", "exec", "--exec-id", "after-restart", cid, "true")
+        assert e.returncode == 0, e.stderr
+    finally:
+        ctd.cleanup(cid)
