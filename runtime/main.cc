@@ -76,6 +76,8 @@ int main(int argc, char** argv) {
   flags.String({"log"}, &g.log);
   flags.String({"log-format"}, &g.log_format);
   flags.Bool({"debug"}, &g.debug);
+  flags.Bool({"systemd-cgroup"}, &g.systemd_cgroup);
+  flags.String({"rootless"}, &g.rootless);
   flags.Bool({"version", "v"}, &version);
   // Rootless: like runc, state lives in $XDG_RUNTIME_DIR unless --root says otherwise.
   if (::geteuid() != 0) {
@@ -92,6 +94,9 @@ int main(int argc, char** argv) {
   if (flags.help_requested() || rest->empty()) {
     berth::cli::Print(kUsage);
     return rest->empty() && !flags.help_requested() ? 1 : 0;
+  }
+  if (g.rootless != "true" && g.rootless != "false" && g.rootless != "auto") {
+    return berth::cli::Usage("--rootless must be true, false or auto");
   }
   if (g.log_format != "text" && g.log_format != "json") {
     return berth::cli::Usage("--log-format must be text or json");

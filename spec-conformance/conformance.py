@@ -90,6 +90,7 @@ class Session:
     def __init__(self, runtime):
         self.runtime = runtime
         self.work = tempfile.mkdtemp(prefix="spec-conformance-")
+        os.chmod(self.work, 0o755)  # searchable by a user namespace's mapped root
         self.root = os.path.join(self.work, "state")
         os.makedirs(self.root)
         self.template = os.path.join(self.work, "template-rootfs")
@@ -107,6 +108,7 @@ class Context:
     def __init__(self, session, name):
         self.s = session
         self.dir = tempfile.mkdtemp(prefix=name.replace("/", "_") + "-", dir=session.work)
+        os.chmod(self.dir, 0o755)
         self.ids = []
         self.cgroups = []
         self.cleanups = []
@@ -128,6 +130,7 @@ class Context:
         """Writes a bundle dir (rootfs copied from the template); setup(rootfs)
         may add files. Returns the bundle's absolute path."""
         b = tempfile.mkdtemp(prefix="bundle-", dir=self.dir)
+        os.chmod(b, 0o755)
         rootfs = os.path.join(b, cfg["root"]["path"]) if not os.path.isabs(cfg["root"]["path"]) \
             else cfg["root"]["path"]
         subprocess.run(["cp", "-a", self.s.template, rootfs], check=True)

@@ -11,6 +11,11 @@ struct GlobalOptions {
   std::string log;
   std::string log_format = "text";
   bool debug = false;
+  // --systemd-cgroup: accepted; create refuses clearly (no systemd driver yet).
+  bool systemd_cgroup = false;
+  // --rootless true|false|auto: accepted as runc does; berth detects rootless
+  // from its euid either way.
+  std::string rootless = "auto";
 };
 
 using Args = std::vector<std::string>;

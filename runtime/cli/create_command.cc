@@ -9,6 +9,7 @@ namespace berth::cli {
 int CreateCommand(const GlobalOptions& g, const Args& args) {
   container::CreateOptions o;
   o.root = g.root;
+  o.systemd_cgroup = g.systemd_cgroup;
   FlagSet flags("create");
   AddCreateFlags(flags, o);
   auto rest = flags.Parse(args);

@@ -11,6 +11,7 @@ namespace berth::cli {
 int RunCommand(const GlobalOptions& g, const Args& args) {
   container::CreateOptions o;
   o.root = g.root;
+  o.systemd_cgroup = g.systemd_cgroup;
   bool detach = false;
   FlagSet flags("run");
   AddCreateFlags(flags, o);

@@ -77,7 +77,18 @@ absl::Status CheckMountTypes(const spec::Spec& s) {
   return absl::OkStatus();
 }
 
+absl::Status CheckSystemdCgroup(const CreateOptions& o) {
+  if (!o.systemd_cgroup) return absl::OkStatus();
+  if (::access("/run/systemd/system", F_OK) != 0) {
+    return absl::FailedPreconditionError(
+        "--systemd-cgroup: systemd is not running on this host (no /run/systemd/system)");
+  }
+  return absl::UnimplementedError(
+      "--systemd-cgroup: the systemd cgroup driver is not supported yet");
+}
+
 absl::Status Validate(const spec::Spec& s, const CreateOptions& o) {
+  BERTH_RETURN_IF_ERROR(CheckSystemdCgroup(o));
   if (!s.process) return absl::InvalidArgumentError("process: required to create a container");
   const spec::Process& p = *s.process;
   if (!s.HasNamespace(NamespaceType::kMount)) {

@@ -26,6 +26,7 @@ struct CreateOptions {
   // `run` in the foreground with a terminal and no --console-socket: the pty
   // master comes back to the caller instead (CreatedContainer::console).
   bool terminal_to_caller = false;
+  bool systemd_cgroup = false;  // --systemd-cgroup
 };
 
 struct CreatedContainer {

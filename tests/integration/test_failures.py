@@ -247,3 +247,20 @@ def test_version():
     assert out.splitlines()[0].startswith("berth version ")
     assert any(l.startswith("commit: ") for l in out.splitlines())
     assert any(l.startswith("spec: ") for l in out.splitlines())
+
+
+def test_systemd_cgroup_flag_is_a_clear_error_without_systemd(berth):
+    if os.path.exists("/run/systemd/system"):
+        return
+    p = berth.run("--systemd-cgroup", "create", "--bundle", berth.bundle, berth.new_id())
+    assert p.returncode != 0
+    assert "--systemd-cgroup: systemd is not running on this host" in p.stderr
+    assert not os.path.exists(berth.root) or os.listdir(berth.root) == []
+
+
+def test_rootless_global_flag_accepted(berth):
+    for value in ("true", "false", "auto"):
+        p = berth.run(f"--rootless={value}", "list", "--format", "json")
+        assert p.returncode == 0, p.stderr
+    p = berth.run("--rootless=maybe", "list")
+    assert p.returncode != 0 and "--rootless must be true, false or auto" in p.stderr

@@ -1,0 +1,133 @@
+"""dockerd 20.10 (Debian's docker.io) with `--add-runtime berth=<path>`:
+`docker run --runtime berth` end to end. The test starts a private dockerd
+(own data/exec roots and socket, --iptables=false --bridge=none) and an
+image made by `docker import` of the busybox rootfs."""
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from conftest import BERTH, wait_for
+
+DOCKERD = shutil.which("dockerd")
+DOCKER = "/usr/bin/docker"  # the client that matches Debian's dockerd
+pytestmark = pytest.mark.skipif(DOCKERD is None or not os.path.exists(DOCKER),
+                                reason="docker.io is not installed")
+IMAGE = "berth-busybox:test"
+
+
+@pytest.fixture(scope="module")
+def dk(tmp_path_factory, base_rootfs):
+    base = tmp_path_factory.mktemp("dockerd")
+    sock = base / "docker.sock"
+    log = open(base / "dockerd.log", "w")
+    proc = subprocess.Popen([DOCKERD, "--data-root", str(base / "data"), "--exec-root",
+                             str(base / "exec"), "-H", f"unix://{sock}", "--pidfile",
+                             str(base / "docker.pid"), "--iptables=false", "--bridge=none",
+                             "--ip-masq=false", "--add-runtime", f"berth={BERTH}"],
+                            stdout=log, stderr=log)
+
+    def docker(*args, timeout=90, **kw):
+        return subprocess.run([DOCKER, "-H", f"unix://{sock}", *args], capture_output=True,
+                              text=True, timeout=timeout, stdin=subprocess.DEVNULL, **kw)
+
+    assert wait_for(lambda: os.path.exists(sock) and docker("version").returncode == 0,
+                    timeout=60), open(base / "dockerd.log").read()[-2000:]
+    tar = subprocess.Popen(["tar", "-C", base_rootfs, "-c", "."], stdout=subprocess.PIPE)
+    imp = subprocess.run([DOCKER, "-H", f"unix://{sock}", "import", "-", IMAGE], stdin=tar.stdout,
+                         capture_output=True, text=True, timeout=120)
+    tar.wait()
+    assert imp.returncode == 0, imp.stderr
+    yield docker
+    for cid in docker("ps", "-aq").stdout.split():
+        docker("rm", "-f", cid)
+    proc.terminate()
+    proc.wait(timeout=60)
+    log.close()
+    subprocess.run(["umount", "-R", str(base)], capture_output=True)
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def run(dk, *args):
+    return dk("run", "--rm", "--runtime", "berth", "--network", "none", *args)
+
+
+def test_docker_run_rm(dk):
+    p = run(dk, IMAGE, "sh", "-c", "echo hello-docker; echo $$; exit 3")
+    assert p.returncode == 3, p.stderr
+    assert p.stdout.split() == ["hello-docker", "1"]
+
+
+def test_docker_default_seccomp_and_caps(dk):
+    p = run(dk, IMAGE, "sh", "-c", "grep -E 'Seccomp:|CapEff' /proc/self/status; "
+            "unshare -m true 2>&1 || echo unshare-blocked")
+    assert "Seccomp:\t2" in p.stdout
+    assert "unshare-blocked" in p.stdout
+    p = run(dk, "--cap-drop", "ALL", "--cap-add", "NET_RAW", IMAGE, "grep", "CapEff", "/proc/self/status")
+    assert p.stdout.split()[1] == "0000000000002000"
+
+
+def test_docker_user_readonly_tmpfs_volume(dk, tmp_path):
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    (vol / "f").write_text("from-host\n")
+    p = run(dk, "--user", "1000:1000", "--read-only", "--tmpfs", "/scratch", "-v", f"{vol}:/data",
+            IMAGE, "sh", "-c", "id -u; cat /data/f; touch /x 2>&1 || echo ro; "
+            "touch /scratch/y && echo tmpfs-ok")
+    assert p.returncode == 0, p.stderr
+    out = p.stdout
+    assert out.splitlines()[0] == "1000"
+    assert "from-host" in out and "ro" in out and "tmpfs-ok" in out
+
+
+def test_docker_resources_in_cgroup(dk):
+    p = dk("run", "-d", "--runtime", "berth", "--network", "none", "--memory", "64m",
+           "--pids-limit", "50", "--cpus", "0.5", IMAGE, "sleep", "1000")
+    assert p.returncode == 0, p.stderr
+    cid = p.stdout.strip()
+    try:
+        e = dk("exec", cid, "sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes "
+               "/sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/cpu/cpu.cfs_quota_us")
+        assert e.returncode == 0, e.stderr
+        assert e.stdout.split() == [str(64 * 1024 * 1024), "50", "50000"]
+        top = dk("top", cid)
+        assert top.returncode == 0 and "sleep" in top.stdout
+        stats = dk("stats", "--no-stream", "--format", "{{.MemUsage}}", cid)
+        assert stats.returncode == 0 and "MiB" in stats.stdout or "KiB" in stats.stdout
+        assert dk("pause", cid).returncode == 0
+        assert "Paused" in dk("ps", "--filter", f"id={cid}").stdout or \
+            dk("inspect", "-f", "{{.State.Paused}}", cid).stdout.strip() == "true"
+        assert dk("unpause", cid).returncode == 0
+        start = time.time()
+        assert dk("stop", "-t", "2", cid).returncode == 0  # sleep ignores TERM as pid 1: killed after 2 s
+        assert time.time() - start >= 1.5
+        assert dk("inspect", "-f", "{{.State.ExitCode}}", cid).stdout.strip() == "137"
+    finally:
+        dk("rm", "-f", cid)
+
+
+def test_docker_exec_logs_kill(dk):
+    p = dk("run", "-d", "--runtime", "berth", "--network", "none", IMAGE, "sh", "-c",
+           "echo started; trap 'echo got-term; exit 0' TERM; while :; do sleep 0.1; done")
+    cid = p.stdout.strip()
+    try:
+        assert wait_for(lambda: "started" in dk("logs", cid).stdout, timeout=10)
+        e = dk("exec", cid, "sh", "-c", "echo in-exec; exit 4")
+        assert e.returncode == 4 and "in-exec" in e.stdout
+        assert dk("kill", "-s", "TERM", cid).returncode == 0
+        assert wait_for(lambda: dk("inspect", "-f", "{{.State.Running}}", cid).stdout.strip() == "false",
+                        timeout=10)
+        assert "got-term" in dk("logs", cid).stdout
+    finally:
+        dk("rm", "-f", cid)
+
+
+def test_docker_run_tty(dk):
+    sock = [a for a in dk("version").args if a.startswith("unix://")][0]
+    line = f"{DOCKER} -H {sock} run --rm -it --runtime berth --network none {IMAGE} sh -c 'tty; echo TTY-OK'"
+    p = subprocess.run(["script", "-qec", line, "/dev/null"], capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL, timeout=90)
+    assert "TTY-OK" in p.stdout, p.stdout + p.stderr
+    assert "/dev/pts/" in p.stdout
