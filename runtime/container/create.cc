@@ -232,18 +232,13 @@ absl::StatusOr<CreatedContainer> Create(const CreateOptions& o) {
   BERTH_RETURN_IF_ERROR(Validate(s, o));
   BERTH_ASSIGN_OR_RETURN(auto join, linux_ns::OpenNamespacesToJoin(s));
 
-  UniqueFd console;  // connected console socket or our end of a socketpair
+  UniqueFd console;  // our end of a socketpair, when we bridge the terminal
   UniqueFd console_child;
   if (s.process->terminal) {
-    if (!o.console_socket.empty()) {
-      BERTH_ASSIGN_OR_RETURN(console_child, linux_ns::ConnectUnix(o.console_socket));
-    } else {
-      int sv[2];
-      if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
-        return ErrnoError("socketpair");
-      console.reset(sv[0]);
-      console_child.reset(sv[1]);
-    }
+    BERTH_ASSIGN_OR_RETURN(linux_ns::ConsoleChannel channel,
+                           linux_ns::OpenConsoleChannel(o.console_socket));
+    console = std::move(channel.ours);
+    console_child = std::move(channel.child);
   }
 
   BERTH_ASSIGN_OR_RETURN(state::StateDir dir, state::StateDir::Create(o.root, o.id));

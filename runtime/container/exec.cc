@@ -176,15 +176,10 @@ absl::StatusOr<ExecStarted> StartExec(const ExecOptions& o) {
 
   UniqueFd console, console_child;
   if (p.terminal) {
-    if (!o.console_socket.empty()) {
-      BERTH_ASSIGN_OR_RETURN(console_child, linux_ns::ConnectUnix(o.console_socket));
-    } else {
-      int sv[2];
-      if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
-        return ErrnoError("socketpair");
-      console.reset(sv[0]);
-      console_child.reset(sv[1]);
-    }
+    BERTH_ASSIGN_OR_RETURN(linux_ns::ConsoleChannel channel,
+                           linux_ns::OpenConsoleChannel(o.console_socket));
+    console = std::move(channel.ours);
+    console_child = std::move(channel.child);
   }
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "lib/errors.h"
+#include "lib/fd_passing.h"
 #include "lib/json_writer.h"
 #include "lib/log.h"
 #include "lib/unique_fd.h"
@@ -50,33 +51,6 @@ std::string ProcessStateJson(const spec::Spec& s, absl::string_view id, pid_t pi
   std::string head = w.Take();
   head.pop_back();  // the closing brace: "state" goes in before it
   return absl::StrCat(head, ",\"state\":", hooks::StateJson(s, id, "creating", pid, bundle), "}");
-}
-
-// The fd rides on the first sendmsg; a long payload may need more.
-absl::Status SendWithFd(int sock, absl::string_view payload, int fd) {
-  struct iovec iov = {const_cast<char*>(payload.data()), payload.size()};
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  struct msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(cmsg), &fd, sizeof fd);
-  ssize_t n;
-  while ((n = ::sendmsg(sock, &msg, MSG_NOSIGNAL)) < 0) {
-    if (errno != EINTR) return ErrnoError(absl::StrCat(kListenerField, ": send the notify fd"));
-  }
-  for (size_t sent = static_cast<size_t>(n); sent < payload.size();
-       sent += static_cast<size_t>(n)) {
-    n = ::send(sock, payload.data() + sent, payload.size() - sent, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) n = 0;
-    if (n < 0) return ErrnoError(absl::StrCat(kListenerField, ": send the container state"));
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "lib/errors.h"
+#include "lib/fd_passing.h"
 
 namespace berth::linux_ns {
 
@@ -39,44 +40,14 @@ absl::Status AttachToTerminal(int slave) {
 }
 
 absl::Status SendFd(int sock, int fd, const std::string& name) {
-  struct msghdr msg = {};
-  struct iovec iov = {const_cast<char*>(name.data()), name.size()};
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(cmsg), &fd, sizeof fd);
-  while (::sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) {
-    if (errno != EINTR) return ErrnoError("send terminal over console socket");
-  }
-  return absl::OkStatus();
+  return Annotate(SendWithFd(sock, name, fd), "send terminal over console socket");
 }
 
 absl::StatusOr<UniqueFd> ReceiveFd(int sock) {
-  char name[256];
-  struct msghdr msg = {};
-  struct iovec iov = {name, sizeof name};
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  ssize_t n;
-  while ((n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0) {
-    if (errno != EINTR) return ErrnoError("receive terminal");
-  }
-  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  if (n == 0 || cmsg == nullptr || cmsg->cmsg_type != SCM_RIGHTS) {
-    return absl::InternalError("receive terminal: no file descriptor in message");
-  }
-  int fd;
-  std::memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
-  return UniqueFd(fd);
+  auto got = ReceiveWithFd(sock, 256);
+  if (!got.ok()) return Annotate(got.status(), "receive terminal");
+  if (!got->fd) return absl::InternalError("receive terminal: no file descriptor in message");
+  return std::move(got->fd);
 }
 
 absl::StatusOr<UniqueFd> ConnectUnix(const std::string& path) {
@@ -92,6 +63,20 @@ absl::StatusOr<UniqueFd> ConnectUnix(const std::string& path) {
     return ErrnoError(absl::StrCat("connect to console socket ", path));
   }
   return sock;
+}
+
+absl::StatusOr<ConsoleChannel> OpenConsoleChannel(const std::string& console_socket) {
+  ConsoleChannel c;
+  if (!console_socket.empty()) {
+    BERTH_ASSIGN_OR_RETURN(c.child, ConnectUnix(console_socket));
+    return c;
+  }
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+    return ErrnoError("socketpair");
+  c.ours.reset(sv[0]);
+  c.child.reset(sv[1]);
+  return c;
 }
 
 absl::Status SetWindowSize(int fd, unsigned rows, unsigned cols) {

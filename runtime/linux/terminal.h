@@ -32,4 +32,13 @@ absl::StatusOr<UniqueFd> ConnectUnix(const std::string& path);
 
 absl::Status SetWindowSize(int fd, unsigned rows, unsigned cols);
 
+// Where a container process sends its pty master: the caller's
+// --console-socket (connected), or, when berth bridges the terminal itself,
+// a socketpair whose other end berth keeps.
+struct ConsoleChannel {
+  UniqueFd ours;   // berth's end (socketpair only)
+  UniqueFd child;  // the end the container process sends on
+};
+absl::StatusOr<ConsoleChannel> OpenConsoleChannel(const std::string& console_socket);
+
 }  // namespace berth::linux_ns

@@ -9,62 +9,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "lib/errors.h"
+#include "runtime/spec/json_read.h"
 
 namespace berth::spec {
 namespace {
 
 using json::Value;
-
-bool Absent(const Value& v) { return v.missing() || v.is_null(); }
-
-absl::Status ExpectObject(const Value& v) {
-  return v.is_object() ? absl::OkStatus() : v.Error("must be an object");
-}
-
-// Reads an optional scalar with one of Value's typed readers.
-template <typename T, typename Reader>
-absl::Status ReadOptional(const Value& v, Reader read, std::optional<T>* out) {
-  if (Absent(v)) return absl::OkStatus();
-  BERTH_ASSIGN_OR_RETURN(*out, (v.*read)());
-  return absl::OkStatus();
-}
-
-absl::Status ReadInt64(const Value& v, std::optional<int64_t>* out) {
-  return ReadOptional(v, &Value::AsInt64, out);
-}
-absl::Status ReadUint64(const Value& v, std::optional<uint64_t>* out) {
-  return ReadOptional(v, &Value::AsUint64, out);
-}
-absl::Status ReadUint32(const Value& v, std::optional<uint32_t>* out) {
-  return ReadOptional(v, &Value::AsUint32, out);
-}
-absl::Status ReadBool(const Value& v, std::optional<bool>* out) {
-  return ReadOptional(v, &Value::AsBool, out);
-}
-
-absl::Status ReadUint16(const Value& v, std::optional<uint16_t>* out) {
-  if (Absent(v)) return absl::OkStatus();
-  auto n = v.AsUint64();
-  if (!n.ok() || *n > std::numeric_limits<uint16_t>::max()) {
-    return v.Error("must be a non-negative 16-bit integer");
-  }
-  *out = static_cast<uint16_t>(*n);
-  return absl::OkStatus();
-}
-
-absl::Status ReadString(const Value& v, std::string* out) {
-  if (Absent(v)) return absl::OkStatus();
-  BERTH_ASSIGN_OR_RETURN(*out, v.AsString());
-  return absl::OkStatus();
-}
-
-template <typename Fn>
-absl::Status ForEachElement(const Value& v, Fn&& parse) {
-  if (Absent(v)) return absl::OkStatus();
-  if (!v.is_array()) return v.Error("must be an array");
-  for (const Value& e : v.Elements()) BERTH_RETURN_IF_ERROR(parse(e));
-  return absl::OkStatus();
-}
 
 // ---- devices ----
 

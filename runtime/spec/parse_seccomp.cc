@@ -11,6 +11,7 @@
 #include "absl/strings/string_view.h"
 #include "lib/errors.h"
 #include "lib/json_tree.h"
+#include "runtime/spec/json_read.h"
 
 namespace berth::spec {
 namespace {
@@ -78,8 +79,6 @@ const char* NameOf(const NameTable<T, N>& table, T value) {
   }
   return "?";
 }
-
-bool Absent(const Value& v) { return v.missing() || v.is_null(); }
 
 // Reads a required or optional string naming one entry of `table`; `what`
 // names the kind in the error ("action", "operator", ...).

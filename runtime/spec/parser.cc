@@ -14,6 +14,7 @@
 #include "absl/strings/string_view.h"
 #include "lib/errors.h"
 #include "lib/json_tree.h"
+#include "runtime/spec/json_read.h"
 #include "runtime/spec/parse_resources.h"
 #include "runtime/spec/parse_seccomp.h"
 
@@ -38,61 +39,6 @@ constexpr std::array<std::string_view, 8> kRootfsPropagations = {
 
 // ---- Generic readers. Optional fields treat absent and null alike. ----
 
-bool Absent(const Value& v) { return v.missing() || v.is_null(); }
-
-absl::Status ExpectObject(const Value& v) {
-  return v.is_object() ? absl::OkStatus() : v.Error("must be an object");
-}
-
-absl::Status ReadString(const Value& v, std::string* out) {
-  if (Absent(v)) return absl::OkStatus();
-  BERTH_ASSIGN_OR_RETURN(*out, v.AsString());
-  return absl::OkStatus();
-}
-
-absl::Status ReadBool(const Value& v, bool* out) {
-  if (Absent(v)) return absl::OkStatus();
-  BERTH_ASSIGN_OR_RETURN(*out, v.AsBool());
-  return absl::OkStatus();
-}
-
-absl::Status ReadUint32(const Value& v, uint32_t* out) {
-  if (Absent(v)) return absl::OkStatus();
-  BERTH_ASSIGN_OR_RETURN(*out, v.AsUint32());
-  return absl::OkStatus();
-}
-
-absl::Status ReadUint32(const Value& v, std::optional<uint32_t>* out) {
-  if (Absent(v)) return absl::OkStatus();
-  BERTH_ASSIGN_OR_RETURN(*out, v.AsUint32());
-  return absl::OkStatus();
-}
-
-absl::Status ReadStringArray(const Value& v, std::vector<std::string>* out) {
-  if (Absent(v)) return absl::OkStatus();
-  BERTH_ASSIGN_OR_RETURN(*out, v.AsStringArray());
-  return absl::OkStatus();
-}
-
-absl::Status ReadStringMap(const Value& v, std::map<std::string, std::string>* out) {
-  if (Absent(v)) return absl::OkStatus();
-  BERTH_RETURN_IF_ERROR(ExpectObject(v));
-  for (const auto& member : v.Members()) {
-    BERTH_ASSIGN_OR_RETURN((*out)[member.first], member.second.AsString());
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<uint32_t> RequiredUint32(const Value& v) {
-  if (Absent(v)) return v.Error("is required");
-  return v.AsUint32();
-}
-
-absl::StatusOr<uint64_t> RequiredUint64(const Value& v) {
-  if (Absent(v)) return v.Error("is required");
-  return v.AsUint64();
-}
-
 absl::StatusOr<std::string> AbsolutePath(const Value& v) {
   absl::StatusOr<std::string> path = v.AsString();
   if (path.ok() && !absl::StartsWith(*path, "/")) return v.Error("must be an absolute path");
@@ -102,15 +48,6 @@ absl::StatusOr<std::string> AbsolutePath(const Value& v) {
 absl::StatusOr<std::string> RequiredAbsolutePath(const Value& v) {
   if (Absent(v)) return v.Error("is required");
   return AbsolutePath(v);
-}
-
-// Applies `parse` to each element of an optional array.
-template <typename Fn>
-absl::Status ForEachElement(const Value& v, Fn&& parse) {
-  if (Absent(v)) return absl::OkStatus();
-  if (!v.is_array()) return v.Error("must be an array");
-  for (const Value& e : v.Elements()) BERTH_RETURN_IF_ERROR(parse(e));
-  return absl::OkStatus();
 }
 
 // Appends parse(element) for each element of an optional array.
