@@ -1,9 +1,13 @@
 #!/bin/sh
-# Installs what berth needs to build, test and benchmark on Debian 12.
+# Installs what berth needs to build, test and benchmark on Debian 12 (as
+# root): the toolchain and -dev libraries, busybox-static for the test
+# rootfs, the real callers the end-to-end tests drive (containerd, docker.io,
+# podman), Docker's seccomp profile, and the tools the tests use.
 set -eu
 PACKAGES="meson ninja-build pkg-config g++ libyajl-dev libcap-dev libseccomp-dev libmnl-dev
-  libabsl-dev catch2 busybox-static containerd docker.io podman python3 python3-pytest python3-pytest-timeout iproute2 util-linux procps
-  golang-github-docker-docker-dev"
+  libabsl-dev catch2 busybox-static python3 python3-pytest python3-pytest-timeout
+  containerd docker.io podman golang-github-docker-docker-dev
+  iproute2 util-linux bsdutils passwd mount tar procps runc crun"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
@@ -11,6 +15,8 @@ done
 if [ -n "$missing" ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
+  # Default recommends, as the tests were written against (podman's and
+  # docker.io's recommended helpers included).
   # shellcheck disable=SC2086
-  apt-get install -y -qq --no-install-recommends $missing
+  apt-get install -y -qq $missing
 fi

@@ -103,6 +103,9 @@ absl::Status Validate(const spec::Spec& s, const CreateOptions& o) {
     return absl::InvalidArgumentError("linux.timeOffsets: needs a new time namespace");
   }
   BERTH_RETURN_IF_ERROR(linux_ns::ValidateLsm(s));
+  if (s.linux_cfg.intel_rdt) {
+    return absl::UnimplementedError("linux.intelRdt: Intel RDT is not supported");
+  }
   BERTH_RETURN_IF_ERROR(linux_ns::ValidateIdMappings(s));
   const spec::Namespace* uts = s.FindNamespace(NamespaceType::kUts);
   if ((!s.hostname.empty() || !s.domainname.empty()) && (uts == nullptr || !uts->path.empty())) {

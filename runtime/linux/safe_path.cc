@@ -62,16 +62,16 @@ absl::StatusOr<UniqueFd> CreateInRoot(int rootfd, absl::string_view path, Target
   // Walk component by component. A component that is a symlink whose target
   // does not exist yet is followed by hand, inside the root, and its target
   // created (as runc does); at most 40 links, like the kernel.
-  std::vector<std::string> todo;
-  for (absl::string_view p : absl::StrSplit(path, '/', absl::SkipEmpty())) todo.emplace_back(p);
-  std::reverse(todo.begin(), todo.end());  // a stack: next component at the back
+  std::vector<std::string> pending;
+  for (absl::string_view p : absl::StrSplit(path, '/', absl::SkipEmpty())) pending.emplace_back(p);
+  std::reverse(pending.begin(), pending.end());  // a stack: next component at the back
   std::vector<std::string> done;           // resolved components so far
   UniqueFd dir(Openat2(rootfd, ".", O_PATH | O_DIRECTORY, RESOLVE_IN_ROOT));
   if (!dir) return ErrnoError("open rootfs");
   int links = 0;
-  while (!todo.empty()) {
-    std::string name = std::move(todo.back());
-    todo.pop_back();
+  while (!pending.empty()) {
+    std::string name = std::move(pending.back());
+    pending.pop_back();
     if (name == ".") continue;
     if (name == "..") {
       if (!done.empty()) done.pop_back();
@@ -81,7 +81,7 @@ absl::StatusOr<UniqueFd> CreateInRoot(int rootfd, absl::string_view path, Target
       if (!dir) return ErrnoError(absl::StrCat("open /", rel, " in rootfs"));
       continue;
     }
-    bool last = todo.empty();
+    bool last = pending.empty();
     std::string shown = absl::StrCat("/", absl::StrJoin(done, "/"), done.empty() ? "" : "/", name);
     bool as_file = last && kind == TargetKind::kFile;
     int flags = O_PATH | (as_file ? 0 : O_DIRECTORY);
@@ -115,7 +115,7 @@ absl::StatusOr<UniqueFd> CreateInRoot(int rootfd, absl::string_view path, Target
         std::vector<std::string> parts;
         for (absl::string_view p : absl::StrSplit(target, '/', absl::SkipEmpty()))
           parts.emplace_back(p);
-        for (auto it = parts.rbegin(); it != parts.rend(); ++it) todo.push_back(*it);
+        for (auto it = parts.rbegin(); it != parts.rend(); ++it) pending.push_back(*it);
         if (target[0] == '/') {
           done.clear();
           dir.reset(Openat2(rootfd, ".", O_PATH | O_DIRECTORY, RESOLVE_IN_ROOT));

@@ -119,6 +119,7 @@ struct Linux {
   std::optional<Personality> personality;
   std::map<std::string, TimeOffset> time_offsets;  // "monotonic", "boottime"
   std::optional<Seccomp> seccomp;
+  bool intel_rdt = false;  // linux.intelRdt present: not supported, refused by create
 };
 
 struct Spec {

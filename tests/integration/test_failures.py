@@ -264,3 +264,10 @@ def test_rootless_global_flag_accepted(berth):
         assert p.returncode == 0, p.stderr
     p = berth.run("--rootless=maybe", "list")
     assert p.returncode != 0 and "--rootless must be true, false or auto" in p.stderr
+
+
+def test_intel_rdt_refused_not_ignored(berth):
+    spec = berth.config()
+    spec["linux"]["intelRdt"] = {"closID": "x", "l3CacheSchema": "L3:0=f"}
+    berth.write_config(spec)
+    assert_fails_cleanly(berth, create_args(berth), "linux.intelRdt: Intel RDT is not supported")
