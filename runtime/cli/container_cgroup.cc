@@ -18,7 +18,7 @@ absl::StatusOr<ContainerCgroup> OpenContainerCgroup(const GlobalOptions& g, cons
                      " has no recorded cgroup (created without cgroups or by an older berth)"));
   }
   state::Status status = state::ComputeStatus(*dir, *s);
-  auto cgroup = cgroups::LoadManager(s->cgroup_mode, s->cgroup_paths, s->created_cgroup_dirs);
+  std::unique_ptr<cgroups::Manager> cgroup = state::LoadCgroup(*s);
   return ContainerCgroup{*std::move(dir), *std::move(s), status, std::move(cgroup)};
 }
 

@@ -22,6 +22,7 @@ std::vector<Row> Collect(const std::string& root) {
     auto s = dir->ReadState();
     if (!s.ok()) continue;  // still being created
     state::Status st = state::ComputeStatus(*dir, *s);
+    s->owner = dir->Owner();
     rows.push_back({std::move(*s), st});
   }
   return rows;

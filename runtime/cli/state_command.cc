@@ -21,6 +21,7 @@ int StateCommand(const GlobalOptions& g, const Args& args) {
     Print(state::RenderOciState(creating, state::Status::kCreating, "  "));
     return 0;
   }
+  s->owner = dir->Owner();
   Print(state::RenderOciState(*s, state::ComputeStatus(*dir, *s), "  "));
   return 0;
 }

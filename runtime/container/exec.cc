@@ -209,9 +209,8 @@ absl::StatusOr<ExecStarted> StartExec(const ExecOptions& o) {
 
   // Into the container's cgroup, before the child does anything.
   std::string pid_text = absl::StrCat(pid);
-  for (const std::string& cg : st->cgroup_dirs) {
-    absl::Status joined = WriteExisting(absl::StrCat(cg, "/cgroup.procs"), pid_text);
-    if (!joined.ok()) return Annotate(joined, "exec: join the container's cgroup");
+  if (std::unique_ptr<cgroups::Manager> cgroup = state::LoadCgroup(*st)) {
+    BERTH_RETURN_IF_ERROR(Annotate(cgroup->Join(pid), "exec: join the container's cgroup"));
   }
   BERTH_RETURN_IF_ERROR(SendSync(sync_parent.get(), SyncType::kGo, pid_text));
   // The sync socket is close-on-exec: EOF means the execve happened.

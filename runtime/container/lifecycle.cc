@@ -39,8 +39,10 @@ void KillEverything(const state::ContainerState& s) {
   }
   // Without its own pid namespace the container's other processes survive
   // the init; with one they are already gone. Either way, sweep the cgroup.
+  std::unique_ptr<cgroups::Manager> cgroup = state::LoadCgroup(s);
+  if (cgroup == nullptr) return;
   for (int round = 0; round < 50; ++round) {
-    auto pids = cgroups::ListPids(s.cgroup_dirs);
+    auto pids = cgroup->Pids();
     if (!pids.ok() || pids->empty()) return;
     for (pid_t p : *pids) ::kill(p, SIGKILL);
     ::usleep(2000);
@@ -50,7 +52,8 @@ void KillEverything(const state::ContainerState& s) {
 // Frozen tasks act on SIGKILL only once thawed: queue the signal to every
 // process first, so none runs the container's code again, then thaw.
 void KillFrozen(const state::ContainerState& s) {
-  auto cgroup = cgroups::LoadManager(s.cgroup_mode, s.cgroup_paths, s.created_cgroup_dirs);
+  std::unique_ptr<cgroups::Manager> cgroup = state::LoadCgroup(s);
+  if (cgroup == nullptr) return;
   if (auto pids = cgroup->Pids(); pids.ok()) {
     for (pid_t p : *pids) ::kill(p, SIGKILL);
   }
@@ -106,7 +109,11 @@ absl::Status ReleaseInit(const state::StateDir& dir) {
 absl::Status Kill(const state::ContainerState& s, int signal, bool all) {
   BERTH_ASSIGN_OR_RETURN(UniqueFd pidfd, OpenInitPidfd(s));
   if (all) {
-    BERTH_ASSIGN_OR_RETURN(auto pids, cgroups::ListPids(s.cgroup_dirs));
+    std::unique_ptr<cgroups::Manager> cgroup = state::LoadCgroup(s);
+    if (cgroup == nullptr) {
+      return absl::FailedPreconditionError("kill --all: the container has no cgroup (rootless)");
+    }
+    BERTH_ASSIGN_OR_RETURN(auto pids, cgroup->Pids());
     for (pid_t p : pids) ::kill(p, signal);
     return absl::OkStatus();
   }
@@ -158,7 +165,8 @@ absl::Status Delete(state::StateDir& dir, bool force) {
   std::optional<spec::Spec> spec = SavedSpec(dir);
   if (st == Status::kPaused) KillFrozen(*s);
   KillEverything(*s);
-  absl::Status result = cgroups::RemoveCreated(s->created_cgroup_dirs);
+  std::unique_ptr<cgroups::Manager> cgroup = state::LoadCgroup(*s);
+  absl::Status result = cgroup ? cgroup->Destroy() : absl::OkStatus();
   result.Update(dir.Remove());
   if (spec && !spec->hooks.poststop.empty()) {
     absl::Status st = hooks::Run(spec->hooks.poststop, "poststop",

@@ -43,13 +43,10 @@ std::string SerializeState(const ContainerState& s) {
   w.Key("bundle").String(s.bundle);
   w.Key("rootfs").String(s.rootfs);
   w.Key("created").String(s.created);
-  w.Key("owner").String(s.owner);
   w.Key("annotations").BeginObject();
   for (const auto& [k, v] : s.annotations) w.Key(k).String(v);
   w.EndObject();
-  w.Key("ownPidNamespace").Bool(s.own_pid_namespace);
   WriteStringList(w, "createdCgroupDirs", s.created_cgroup_dirs);
-  WriteStringList(w, "cgroupDirs", s.cgroup_dirs);
   w.Key("cgroupMode").String(s.cgroup_mode);
   w.Key("cgroupPaths").BeginObject();
   for (const auto& [k, v] : s.cgroup_paths) w.Key(k).String(v);
@@ -69,13 +66,10 @@ absl::StatusOr<ContainerState> ParseState(absl::string_view json) {
   BERTH_ASSIGN_OR_RETURN(s.bundle, root.Get("bundle").AsString());
   BERTH_ASSIGN_OR_RETURN(s.rootfs, root.Get("rootfs").AsString());
   BERTH_ASSIGN_OR_RETURN(s.created, root.Get("created").AsString());
-  BERTH_ASSIGN_OR_RETURN(s.owner, root.Get("owner").AsString());
   for (const auto& [k, v] : root.Get("annotations").Members()) {
     BERTH_ASSIGN_OR_RETURN(s.annotations[k], v.AsString());
   }
-  BERTH_ASSIGN_OR_RETURN(s.own_pid_namespace, root.Get("ownPidNamespace").AsBool());
   BERTH_ASSIGN_OR_RETURN(s.created_cgroup_dirs, root.Get("createdCgroupDirs").AsStringArray());
-  BERTH_ASSIGN_OR_RETURN(s.cgroup_dirs, root.Get("cgroupDirs").AsStringArray());
   if (json::Value mode = root.Get("cgroupMode"); !mode.missing()) {
     BERTH_ASSIGN_OR_RETURN(s.cgroup_mode, mode.AsString());
   }

@@ -25,14 +25,11 @@ struct ContainerState {
   std::string bundle;           // absolute
   std::string rootfs;           // absolute
   std::string created;          // RFC3339Nano, UTC
-  std::string owner;            // user name of the creating uid
+  std::string owner;            // not stored: derived from the state directory's owner
   std::map<std::string, std::string> annotations;
-  bool own_pid_namespace = true;  // killing init kills the whole container
   // cgroup directories berth created, outermost first; delete removes these
   // (innermost first) and nothing else.
   std::vector<std::string> created_cgroup_dirs;
-  // Every cgroup directory the container was placed in (kill --all, ps).
-  std::vector<std::string> cgroup_dirs;
   // The cgroup back end ("v1", "v2", "hybrid") and each directory by its
   // hierarchy ("memory", "cpu,cpuacct", "unified"), for pause, update, ps,
   // events. Empty in states written before they were recorded.

@@ -48,6 +48,20 @@ absl::Status MakeRoot(const std::string& root) {
   return absl::OkStatus();
 }
 
+// The name of uid in /etc/passwd (parsed here: getpwuid would pull NSS
+// modules into a static binary), or the number.
+std::string UserName(uid_t uid) {
+  auto passwd = ReadFile("/etc/passwd");
+  std::string id = absl::StrCat(uid);
+  if (passwd.ok()) {
+    for (absl::string_view line : absl::StrSplit(*passwd, '\n', absl::SkipEmpty())) {
+      std::vector<absl::string_view> f = absl::StrSplit(line, ':');
+      if (f.size() >= 3 && f[2] == id) return std::string(f[0]);
+    }
+  }
+  return id;
+}
+
 }  // namespace
 
 absl::Status ValidateId(absl::string_view id) {
@@ -113,14 +127,20 @@ absl::Status StateDir::WriteState(const ContainerState& s) const {
 }
 
 absl::StatusOr<ContainerState> StateDir::ReadState() const {
-  UniqueFd fd(::openat(fd_.get(), kStateFile, O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (!fd) {
-    if (errno == ENOENT)
+  auto text = ReadFileAt(fd_.get(), kStateFile);
+  if (!text.ok()) {
+    if (absl::IsNotFound(text.status())) {
       return absl::NotFoundError(absl::StrCat("container \"", id_, "\" has no state yet"));
-    return ErrnoError(absl::StrCat("open ", path_, "/", kStateFile));
+    }
+    return Annotate(text.status(), path_);
   }
-  BERTH_ASSIGN_OR_RETURN(std::string text, ReadFileAt(fd_.get(), kStateFile));
-  return ParseState(text);
+  return ParseState(*text);
+}
+
+std::string StateDir::Owner() const {
+  struct stat st;
+  if (::fstat(fd_.get(), &st) != 0) return "";
+  return UserName(st.st_uid);
 }
 
 absl::Status StateDir::Remove() {
@@ -157,11 +177,16 @@ namespace {
 
 // As runc: a frozen cgroup means paused, whether the init was started or not.
 bool IsFrozen(const ContainerState& s) {
-  if (s.cgroup_paths.empty()) return false;
-  return cgroups::LoadManager(s.cgroup_mode, s.cgroup_paths, s.created_cgroup_dirs)->IsFrozen();
+  std::unique_ptr<cgroups::Manager> cgroup = LoadCgroup(s);
+  return cgroup != nullptr && cgroup->IsFrozen();
 }
 
 }  // namespace
+
+std::unique_ptr<cgroups::Manager> LoadCgroup(const ContainerState& s) {
+  if (s.cgroup_paths.empty()) return nullptr;
+  return cgroups::LoadManager(s.cgroup_mode, s.cgroup_paths, s.created_cgroup_dirs);
+}
 
 Status ComputeStatus(const StateDir& dir, const ContainerState& s) {
   if (!proc::IsSameLiveProcess(s.pid, s.pid_start_time)) return Status::kStopped;

@@ -2,12 +2,14 @@
 // an flock on the directory itself that serialises commands on one container.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "lib/unique_fd.h"
+#include "runtime/cgroups/manager.h"
 #include "runtime/state/container_state.h"
 
 namespace berth::state {
@@ -34,6 +36,8 @@ class StateDir {
   absl::Status WriteState(const ContainerState& s) const;
   // NotFound when state.json does not exist (a create that died half-way).
   absl::StatusOr<ContainerState> ReadState() const;
+  // The user who created the container (owner of the directory), by name.
+  std::string Owner() const;
   // Removes every file in the directory and the directory itself.
   absl::Status Remove();
 
@@ -44,6 +48,10 @@ class StateDir {
   std::string id_;
   UniqueFd fd_;
 };
+
+// The cgroup manager of a container, from what state.json recorded; null when
+// it runs without cgroups (rootless).
+std::unique_ptr<cgroups::Manager> LoadCgroup(const ContainerState& s);
 
 // IDs of the containers under ROOT, sorted; empty if ROOT does not exist.
 std::vector<std::string> ListIds(const std::string& root);

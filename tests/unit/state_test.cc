@@ -26,9 +26,7 @@ ContainerState FullState() {
   s.annotations = {{"org.opencontainers.image.ref.name", "alpine"},
                    {"quote\"key", "line\nbreak\t\\ \xc3\xa9"},
                    {"empty", ""}};
-  s.own_pid_namespace = false;
   s.created_cgroup_dirs = {"/sys/fs/cgroup/berth", "/sys/fs/cgroup/berth/web-1"};
-  s.cgroup_dirs = {"/sys/fs/cgroup/berth/web-1", "/sys/fs/cgroup/memory/berth/web-1"};
   return s;
 }
 
@@ -40,11 +38,8 @@ void CheckSame(const ContainerState& a, const ContainerState& b) {
   CHECK(a.bundle == b.bundle);
   CHECK(a.rootfs == b.rootfs);
   CHECK(a.created == b.created);
-  CHECK(a.owner == b.owner);
   CHECK(a.annotations == b.annotations);
-  CHECK(a.own_pid_namespace == b.own_pid_namespace);
   CHECK(a.created_cgroup_dirs == b.created_cgroup_dirs);
-  CHECK(a.cgroup_dirs == b.cgroup_dirs);
 }
 
 ContainerState MustParse(const std::string& json) {
@@ -72,11 +67,8 @@ std::vector<std::pair<std::string, std::string>> ValidMembers() {
       {"bundle", R"("/b")"},
       {"rootfs", R"("/b/rootfs")"},
       {"created", R"("2024-01-01T00:00:00Z")"},
-      {"owner", R"("root")"},
       {"annotations", R"({"a": "b"})"},
-      {"ownPidNamespace", "true"},
       {"createdCgroupDirs", R"(["/sys/fs/cgroup/c"])"},
-      {"cgroupDirs", R"(["/sys/fs/cgroup/c"])"},
   };
 }
 
@@ -112,7 +104,6 @@ TEST_CASE("SerializeState and ParseState round-trip empty and extreme values", "
   s.pid_start_time = std::numeric_limits<uint64_t>::max();
   s.pid = std::numeric_limits<int32_t>::max();
   CheckSame(MustParse(SerializeState(s)), s);
-  CHECK(MustParse(SerializeState(s)).own_pid_namespace);
 }
 
 TEST_CASE("SerializeState writes one compact line", "[state]") {
@@ -131,17 +122,15 @@ TEST_CASE("ParseState reads a hand-written state.json", "[state]") {
   CHECK(s.bundle == "/b");
   CHECK(s.rootfs == "/b/rootfs");
   CHECK(s.created == "2024-01-01T00:00:00Z");
-  CHECK(s.owner == "root");
+  CHECK(s.owner.empty());  // derived from the state directory, not stored
   CHECK(s.annotations == std::map<std::string, std::string>{{"a", "b"}});
-  CHECK(s.own_pid_namespace);
   CHECK(s.created_cgroup_dirs == std::vector<std::string>{"/sys/fs/cgroup/c"});
-  CHECK(s.cgroup_dirs == std::vector<std::string>{"/sys/fs/cgroup/c"});
 }
 
 TEST_CASE("ParseState requires every field but annotations", "[state]") {
   std::string key =
-      GENERATE("ociVersion", "id", "pid", "pidStartTime", "bundle", "rootfs", "created", "owner",
-               "ownPidNamespace", "createdCgroupDirs", "cgroupDirs");
+      GENERATE("ociVersion", "id", "pid", "pidStartTime", "bundle", "rootfs", "created",
+               "createdCgroupDirs");
   std::string error = ErrorOf(StateJson(key));
   CHECK_THAT(error, Catch::StartsWith(key + ": must be"));
 }
@@ -157,9 +146,6 @@ TEST_CASE("ParseState rejects wrong types", "[state]") {
   CHECK(ErrorOf(StateJsonWith("pid", "1.5")) == "pid: must be a 32-bit integer");
   CHECK_THAT(ErrorOf(StateJsonWith("pidStartTime", "-1")),
              Catch::StartsWith("pidStartTime: must be a non-negative integer"));
-  CHECK(ErrorOf(StateJsonWith("ownPidNamespace", "1")) == "ownPidNamespace: must be a boolean");
-  CHECK(ErrorOf(StateJsonWith("cgroupDirs", R"("/x")")) ==
-        "cgroupDirs: must be an array of strings");
   CHECK(ErrorOf(StateJsonWith("createdCgroupDirs", "[1]")) ==
         "createdCgroupDirs[0]: must be a string");
   CHECK(ErrorOf(StateJsonWith("annotations", R"({"a": 1})")) == "annotations.a: must be a string");
