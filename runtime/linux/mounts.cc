@@ -144,8 +144,8 @@ absl::Status MountCgroupTree(const spec::Mount& m, const spec::MountOptions& opt
               "mode=755") != 0) {
     return ErrnoError(absl::StrCat(where, ": mount tmpfs for cgroups"));
   }
-  BERTH_ASSIGN_OR_RETURN(UniqueFd tmpfs,
-                         OpenInRoot(ctx.rootfd, m.destination, O_PATH | O_DIRECTORY));
+  // One fd of the new tmpfs serves for the subdirectories and the final
+  // read-only switch.
   BERTH_ASSIGN_OR_RETURN(UniqueFd tmpfs_dir,
                          OpenInRoot(ctx.rootfd, m.destination, O_RDONLY | O_DIRECTORY));
   for (size_t i = 0; i < ctx.hierarchies.size(); ++i) {
@@ -176,7 +176,7 @@ absl::Status MountCgroupTree(const spec::Mount& m, const spec::MountOptions& opt
     }
     if (rc != 0) return ErrnoError(absl::StrCat(where, ": mount cgroup hierarchy ", name));
   }
-  if ((flags & MS_RDONLY) && SetMountAttr(tmpfs.get(), false, MOUNT_ATTR_RDONLY, 0) != 0) {
+  if ((flags & MS_RDONLY) && SetMountAttr(tmpfs_dir.get(), false, MOUNT_ATTR_RDONLY, 0) != 0) {
     return ErrnoError(absl::StrCat(where, ": make cgroup tmpfs read-only"));
   }
   return absl::OkStatus();
@@ -280,7 +280,10 @@ absl::Status MountEntry(const spec::Mount& m, size_t index, const MountContext& 
     }
   }
   // Propagation and recursive attributes act on the new mount, which a
-  // fresh lookup of the destination now reaches.
+  // fresh lookup of the destination now reaches (most mounts have neither).
+  if (opts.propagation.empty() && opts.rec_attr_set == 0 && opts.rec_attr_clr == 0) {
+    return absl::OkStatus();
+  }
   BERTH_ASSIGN_OR_RETURN(UniqueFd mounted, OpenInRoot(ctx.rootfd, m.destination, O_PATH));
   BERTH_RETURN_IF_ERROR(ApplyRecursiveAttrs(mounted.get(), opts, where));
   return ApplyPropagation(mounted.get(), opts, where);
