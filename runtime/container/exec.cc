@@ -65,7 +65,6 @@ absl::StatusOr<ExecPlan> SetUpChild(const ExecChild& c, const linux_ns::FileId& 
   if (::setns(c.init_pidfd, NamespacesToEnter(s)) != 0) {
     return ErrnoError("exec: enter the container's namespaces");
   }
-  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   if (p.terminal) {
     BERTH_ASSIGN_OR_RETURN(linux_ns::Pty pty, linux_ns::OpenPty());
     if (p.console_size) {
@@ -78,31 +77,46 @@ absl::StatusOr<ExecPlan> SetUpChild(const ExecChild& c, const linux_ns::FileId& 
   return SetUpProcess(s, p, std::move(seccomp), c.preserve_fds, runtime_exe);
 }
 
+// Every way out of the child before execve says why: the parent reads EOF
+// on the sync socket (close-on-exec) as "executed".
+[[noreturn]] void ExitWithError(int sync_fd, const absl::Status& status) {
+  SendSync(sync_fd, SyncType::kError, status.message()).IgnoreError();
+  ::_exit(1);
+}
+
 [[noreturn]] void RunExecChild(const ExecChild& c) {
   for (int fd : c.parent_only_fds) ::close(fd);
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  auto runtime_exe = linux_ns::OwnExecutable();
+  // Nothing before "go": the parent's send would fail first and hide why.
   auto go = ReceiveSync(c.sync_fd);
-  if (!runtime_exe.ok() || !go.ok() || go->type != SyncType::kGo) ::_exit(1);
+  if (!go.ok()) ExitWithError(c.sync_fd, Annotate(go.status(), "exec: wait for the runtime"));
+  if (go->type != SyncType::kGo) {
+    ExitWithError(c.sync_fd, absl::InternalError("exec: unexpected message from the runtime"));
+  }
+  // CVE-2016-9962: a process of the container with our uid and no more
+  // capabilities than we will have must not ptrace us, nor open our
+  // /proc/<pid>/fd/* or /root, while we hold the runtime's fds. Until now
+  // we have had every capability in the host's user namespace, which the
+  // kernel's ptrace check already protects; from here on we enter the
+  // container and drop them.
+  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+    ExitWithError(c.sync_fd, ErrnoError("exec: PR_SET_DUMPABLE"));
+  }
+  auto runtime_exe = linux_ns::OwnExecutable();
+  if (!runtime_exe.ok()) ExitWithError(c.sync_fd, Annotate(runtime_exe.status(), "exec"));
   auto plan = SetUpChild(c, *runtime_exe);
   if (plan.ok()) {
     absl::Status st = plan->seccomp.BeforeExec();
     if (!st.ok()) plan = st;
   }
-  if (!plan.ok()) {
-    SendSync(c.sync_fd, SyncType::kError, plan.status().message()).IgnoreError();
-    ::_exit(1);
-  }
+  if (!plan.ok()) ExitWithError(c.sync_fd, plan.status());
   std::vector<std::string> args = c.spec->process->args;
   std::vector<char*> argv = CStrings(args);
   std::vector<char*> envp = CStrings(plan->env);
   ::execve(plan->path.c_str(), argv.data(), envp.data());
-  SendSync(c.sync_fd, SyncType::kError,
-           absl::StrCat("exec ", plan->path, ": ", std::strerror(errno)))
-      .IgnoreError();
-  ::_exit(1);
+  ExitWithError(c.sync_fd, ErrnoError(absl::StrCat("exec ", plan->path)));
 }
 
 absl::StatusOr<spec::Spec> ExecSpec(const state::StateDir& dir, const ExecOptions& o) {
@@ -121,8 +135,9 @@ absl::StatusOr<spec::Spec> ExecSpec(const state::StateDir& dir, const ExecOption
   return s;
 }
 
-absl::Status CheckRunnable(const state::StateDir& dir, const state::ContainerState& st,
-                           const ExecOptions& o) {
+// The container's status, if a process may be executed in it.
+absl::StatusOr<state::Status> CheckRunnable(const state::StateDir& dir,
+                                            const state::ContainerState& st, const ExecOptions& o) {
   state::Status status = state::ComputeStatus(dir, st);
   if (status == state::Status::kStopped) {
     return absl::FailedPreconditionError(
@@ -131,19 +146,46 @@ absl::Status CheckRunnable(const state::StateDir& dir, const state::ContainerSta
   if (status == state::Status::kPaused && !o.ignore_paused) {
     return absl::FailedPreconditionError("cannot exec in a paused container: container paused");
   }
-  return absl::OkStatus();
+  return status;
 }
+
+// Saves and restores a namespace of the calling process around a setns
+// that only applies to its children (pid, time).
+class NamespaceForChildren {
+ public:
+  static absl::StatusOr<NamespaceForChildren> Save(const char* name, int type) {
+    std::string path = absl::StrCat("/proc/self/ns/", name);
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return ErrnoError(absl::StrCat("exec: open ", path));
+    return NamespaceForChildren(std::move(fd), name, type);
+  }
+  absl::Status Restore() const {
+    if (::setns(fd_.get(), type_) == 0) return absl::OkStatus();
+    return ErrnoError(absl::StrCat("exec: return to the runtime's own ", name_, " namespace"));
+  }
+
+ private:
+  NamespaceForChildren(UniqueFd fd, const char* name, int type)
+      : fd_(std::move(fd)), name_(name), type_(type) {}
+  UniqueFd fd_;
+  const char* name_;
+  int type_;
+};
 
 // clone3 as fork, with a pidfd; the pid (and time) namespace of the
 // container is joined for this one child and left right after.
 absl::StatusOr<pid_t> CloneInContainer(const spec::Spec& s, int init_pidfd, const ExecChild& child,
                                        int* pidfd) {
-  int ns_flags = CLONE_NEWPID;
-  if (s.HasNamespace(NamespaceType::kTime)) ns_flags |= CLONE_NEWTIME;
-  UniqueFd own_pid(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
-  UniqueFd own_time(::open("/proc/self/ns/time", O_RDONLY | O_CLOEXEC));
-  if (::setns(init_pidfd, ns_flags) != 0)
+  BERTH_ASSIGN_OR_RETURN(NamespaceForChildren own_pid,
+                         NamespaceForChildren::Save("pid", CLONE_NEWPID));
+  std::optional<NamespaceForChildren> own_time;
+  if (s.HasNamespace(NamespaceType::kTime)) {
+    BERTH_ASSIGN_OR_RETURN(own_time, NamespaceForChildren::Save("time", CLONE_NEWTIME));
+  }
+  int ns_flags = CLONE_NEWPID | (own_time ? CLONE_NEWTIME : 0);
+  if (::setns(init_pidfd, ns_flags) != 0) {
     return ErrnoError("exec: join the container's pid namespace");
+  }
   struct clone_args args = {};
   args.flags = CLONE_PIDFD;
   args.pidfd = reinterpret_cast<uint64_t>(pidfd);
@@ -151,9 +193,16 @@ absl::StatusOr<pid_t> CloneInContainer(const spec::Spec& s, int init_pidfd, cons
   pid_t pid = static_cast<pid_t>(::syscall(SYS_clone3, &args, sizeof args));
   if (pid == 0) RunExecChild(child);
   int err = errno;
-  ::setns(own_pid.get(), CLONE_NEWPID);
-  if (ns_flags & CLONE_NEWTIME) ::setns(own_time.get(), CLONE_NEWTIME);
+  absl::Status restored = own_pid.Restore();
+  if (restored.ok() && own_time) restored = own_time->Restore();
   if (pid < 0) return ErrnoError(err, "exec: clone");
+  if (!restored.ok()) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    ::close(*pidfd);
+    *pidfd = -1;
+    return restored;
+  }
   return pid;
 }
 
@@ -162,8 +211,16 @@ absl::StatusOr<pid_t> CloneInContainer(const spec::Spec& s, int init_pidfd, cons
 absl::StatusOr<ExecStarted> StartExec(const ExecOptions& o) {
   BERTH_ASSIGN_OR_RETURN(state::StateDir dir, state::StateDir::OpenUnlocked(o.root, o.id));
   auto st = dir.ReadState();
-  if (!st.ok()) return absl::FailedPreconditionError("container not running");
-  BERTH_RETURN_IF_ERROR(CheckRunnable(dir, *st, o));
+  if (absl::IsNotFound(st.status())) {
+    // Between the state directory and state.json: still being created.
+    return absl::FailedPreconditionError(absl::StrCat("cannot exec in container \"", o.id,
+                                                      "\": container not running (",
+                                                      st.status().message(), ")"));
+  }
+  if (!st.ok()) {
+    return Annotate(st.status(), absl::StrCat("exec: read the state of container \"", o.id, "\""));
+  }
+  BERTH_RETURN_IF_ERROR(CheckRunnable(dir, *st, o).status());
   BERTH_ASSIGN_OR_RETURN(spec::Spec s, ExecSpec(dir, o));
   const spec::Process& p = *s.process;
   if (p.terminal && o.console_socket.empty() && o.detach) {
@@ -208,27 +265,28 @@ absl::StatusOr<ExecStarted> StartExec(const ExecOptions& o) {
   });
 
   // Into the container's cgroup, before the child does anything.
-  std::string pid_text = absl::StrCat(pid);
   if (std::unique_ptr<cgroups::Manager> cgroup = state::LoadCgroup(*st)) {
     BERTH_RETURN_IF_ERROR(Annotate(cgroup->Join(pid), "exec: join the container's cgroup"));
   }
-  BERTH_RETURN_IF_ERROR(SendSync(sync_parent.get(), SyncType::kGo, pid_text));
-  // The sync socket is close-on-exec: EOF means the execve happened.
+  BERTH_RETURN_IF_ERROR(SendSync(sync_parent.get(), SyncType::kGo));
+  // The sync socket is close-on-exec and the child reports every failure
+  // before it exits: EOF (Aborted) means the execve happened.
   for (;;) {
     auto msg = ReceiveSync(sync_parent.get());
-    if (!msg.ok()) break;
-    if (msg->type == SyncType::kSeccompFd) {
-      BERTH_RETURN_IF_ERROR(SendToSeccompListener(s, o.id, pid, st->bundle, msg->fd.get()));
-      continue;
-    }
+    if (absl::IsAborted(msg.status())) break;
+    if (!msg.ok()) return Annotate(msg.status(), "exec");
     if (msg->type == SyncType::kError) return absl::FailedPreconditionError(msg->text);
+    if (msg->type != SyncType::kSeccompFd) {
+      return absl::InternalError("exec: unexpected message from the new process");
+    }
+    BERTH_RETURN_IF_ERROR(SendToSeccompListener(s, o.id, pid, st->bundle, msg->fd.get()));
   }
   ExecStarted out{pid, std::move(pidfd), {}};
   if (console) {
     BERTH_ASSIGN_OR_RETURN(out.console, linux_ns::ReceiveFd(console.get()));
   }
   if (!o.pid_file.empty()) {
-    BERTH_RETURN_IF_ERROR(Annotate(WriteFileAtomic(o.pid_file, pid_text), "--pid-file"));
+    BERTH_RETURN_IF_ERROR(Annotate(WriteFileAtomic(o.pid_file, absl::StrCat(pid)), "--pid-file"));
   }
   started = true;
   return out;

@@ -217,7 +217,7 @@ void RunInit(const InitConfig& config) {
   c.runtime_exe = *own_exe;
   auto go = ReceiveSync(c.sync_fd);
   if (!go.ok() || go->type != SyncType::kGo || !absl::SimpleAtoi(go->text, &c.host_pid)) ::_exit(1);
-  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) Fail(c.sync_fd, ErrnoError("PR_SET_DUMPABLE"));
 
   auto plan = Setup(c);
   if (!plan.ok()) Fail(c.sync_fd, plan.status());

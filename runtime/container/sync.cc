@@ -37,8 +37,9 @@ absl::StatusOr<SyncMessage> ReceiveSync(int fd) {
   // Room for one passed fd (kSeccompFd), received close-on-exec.
   auto got = ReceiveWithFd(fd, kMaxMessage);
   if (!got.ok()) return Annotate(got.status(), "sync with container init");
+  if (got->payload.empty()) return absl::AbortedError("peer exited during container setup");
   if (got->payload.size() < sizeof(uint32_t)) {
-    return absl::AbortedError("peer exited during container setup");
+    return absl::InternalError("sync with container init: truncated message");
   }
   uint32_t t;
   std::memcpy(&t, got->payload.data(), sizeof t);

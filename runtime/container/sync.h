@@ -15,7 +15,7 @@
 namespace berth::container {
 
 enum class SyncType : uint32_t {
-  kGo = 1,         // parent → init; text: the init's pid as the host sees it
+  kGo = 1,         // parent → init; text (create only): the init's pid as the host sees it
   kReady = 2,      // init → parent
   kError = 3,      // init → parent; text: the message
   kCommit = 4,     // parent → init
@@ -33,7 +33,8 @@ struct SyncMessage {
 absl::Status SendSync(int fd, SyncType type, absl::string_view text = "");
 // Sends `type` with `passed_fd` attached (SCM_RIGHTS).
 absl::Status SendSyncFd(int fd, SyncType type, int passed_fd);
-// An EOF (the peer died) is reported as an Aborted status.
+// An EOF (the peer died, or for `exec`, executed its process: the socket
+// is close-on-exec) is reported as an Aborted status.
 absl::StatusOr<SyncMessage> ReceiveSync(int fd);
 
 }  // namespace berth::container

@@ -1,9 +1,18 @@
 """Regression tests for known runtime attacks: each runs a real container
 that tries the attack and asserts that it fails. Plus linux.sysctl."""
+import array
+import fcntl
 import os
+import socket
 import subprocess
+import threading
 
+from conftest import BERTH, wait_for
 from test_failures import assert_fails_cleanly
+from test_seccomp import (NOTIF, NOTIF_RESP, SECCOMP_IOCTL_NOTIF_RECV,
+                          SECCOMP_IOCTL_NOTIF_SEND)
+
+SECCOMP_USER_NOTIF_FLAG_CONTINUE = 1
 
 
 def create_args(berth):
@@ -136,26 +145,122 @@ def test_cve_2019_5736_runtime_binary_not_executed_in_container(berth):
         assert "runtime's own binary" in msg
 
 
-def test_cve_2016_9962_init_not_dumpable(berth):
-    """While created, the init still holds runtime state: a process of the
-    container's user must not be able to ptrace it or read its fds."""
-    spec = berth.config()
-    spec["process"]["args"] = ["sleep", "1000"]
-    berth.write_config(spec)
-    cid = berth.new_id()
-    berth.run("create", "--bundle", berth.bundle, cid, check=True)
-    pid = berth.state(cid)["pid"]
+def probe_as_container_root(pid):
+    """Tries what the container's root could do to process `pid`: uid 0,
+    no CAP_SYS_PTRACE (the default config's capabilities are a subset of
+    what is left). The kernel then lets it read another uid-0 process's
+    fds and root only if that process is dumpable. Returns the failures."""
+    denied = []
+    for path in (f"/proc/{pid}/fd/0", f"/proc/{pid}/root"):
+        p = subprocess.run(["setpriv", "--inh-caps=-all", "--bounding-set=-sys_ptrace", "--",
+                            "readlink", path], capture_output=True, text=True, timeout=30)
+        if p.returncode != 0:
+            denied.append(path)
+    return denied
+
+
+def status_fields(pid):
     with open(f"/proc/{pid}/status") as f:
-        status = f.read()
-    # Non-dumpable processes have their /proc files owned by root.
-    st = os.stat(f"/proc/{pid}/fd")
-    assert st.st_uid == 0
-    # ptrace by an unprivileged user is refused: look at what the kernel says.
-    p = subprocess.run(["runuser", "-u", "nobody", "--", "cat", f"/proc/{pid}/environ"],
-                       capture_output=True, text=True)
-    assert p.returncode != 0
-    assert "Uid:" in status
-    berth.run("delete", "--force", cid, check=True)
+        return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+
+
+class ExecveWatcher:
+    """A seccomp agent for a profile that notifies execve: it stops every
+    container process at the execve that ends the runtime's part, probes it,
+    then lets the execve continue."""
+
+    def __init__(self, path):
+        self.probes = []  # (pid, exe, Uid, CapEff, denied paths)
+        self.errors = []
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.server.bind(path)
+        self.server.listen(4)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn):
+        try:
+            fds = array.array("i")
+            with conn:
+                _, anc, _, _ = conn.recvmsg(65536, socket.CMSG_LEN(fds.itemsize))
+                for level, kind, payload in anc:
+                    if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                        fds.frombytes(payload[:fds.itemsize])
+            with os.fdopen(fds[0], "rb", buffering=0) as notify:
+                while True:
+                    buf = bytearray(NOTIF.size)
+                    try:
+                        fcntl.ioctl(notify, SECCOMP_IOCTL_NOTIF_RECV, buf)
+                    except OSError:
+                        return  # the filter's last user is gone
+                    notif_id, pid = NOTIF.unpack(buf)[:2]
+                    self._probe(pid)
+                    resp = bytearray(NOTIF_RESP.pack(notif_id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE))
+                    try:
+                        fcntl.ioctl(notify, SECCOMP_IOCTL_NOTIF_SEND, resp)
+                    except OSError:
+                        pass
+        except Exception as e:  # reported by the test
+            self.errors.append(e)
+
+    def _probe(self, pid):
+        status = status_fields(pid)
+        self.probes.append((pid, os.readlink(f"/proc/{pid}/exe"), status["Uid"], status["CapEff"],
+                            probe_as_container_root(pid)))
+
+    def close(self):
+        try:
+            self.server.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.server.close()
+
+
+def test_cve_2016_9962_runtime_not_dumpable_in_container(berth, tmp_path):
+    """Between entering the container and execve, the init and an `exec`'s
+    process are the runtime with its fds (sync socket, log, ...), as root
+    of the container with its capabilities: no process of the container
+    may ptrace them or read their /proc/<pid>/fd/* and /proc/<pid>/root.
+    (As root: a switch to another uid makes the kernel itself clear
+    dumpability, so only uid 0 shows whether the runtime does.)"""
+    path = str(tmp_path / "agent.sock")
+    watcher = ExecveWatcher(path)
+    try:
+        spec = berth.config()
+        spec["process"]["args"] = ["sleep", "1000"]
+        spec["linux"]["seccomp"] = {
+            "defaultAction": "SCMP_ACT_ALLOW", "listenerPath": path,
+            "syscalls": [{"names": ["execve"], "action": "SCMP_ACT_NOTIFY"}]}
+        berth.write_config(spec)
+        cid = berth.new_id()
+        berth.run("run", "-d", "--bundle", berth.bundle, cid, check=True)
+        init = berth.state(cid)["pid"]
+        # The init's execve of sleep, then the exec's of true.
+        assert wait_for(lambda: len(watcher.probes) == 1)
+        assert watcher.probes[0][0] == init
+        p = berth.run("exec", cid, "true")
+        assert p.returncode == 0, p.stderr
+        assert len(watcher.probes) == 2, watcher.probes
+        # The control: the probe reaches a dumpable process with the same
+        # uid and capabilities (the init, now that it runs `sleep`).
+        assert status_fields(init)["CapEff"] == watcher.probes[0][3]
+        assert probe_as_container_root(init) == []
+        berth.run("delete", "--force", cid, check=True)
+    finally:
+        watcher.close()
+    assert not watcher.errors, watcher.errors
+    runtime = os.path.realpath(BERTH)
+    for pid, exe, uid, cap_eff, denied in watcher.probes:
+        assert exe == runtime and uid.split() == ["0"] * 4
+        assert int(cap_eff, 16) & (1 << 19) == 0  # CAP_SYS_PTRACE
+        assert denied == [f"/proc/{pid}/fd/0", f"/proc/{pid}/root"]
 
 
 def test_console_is_the_pty(berth, tmp_path):
