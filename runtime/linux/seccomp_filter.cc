@@ -24,8 +24,6 @@ using spec::SeccompFlag;
 using spec::SeccompOp;
 
 constexpr char kField[] = "linux.seccomp";
-// The kernel keeps 16 bits of an action's data (SECCOMP_RET_DATA).
-constexpr uint32_t kMaxErrno = 0xffff;
 
 struct CtxDeleter {
   void operator()(void* ctx) const { seccomp_release(ctx); }
@@ -127,14 +125,6 @@ absl::Status LibseccompError(int rc, absl::string_view what) {
   return ErrnoError(-rc, absl::StrCat(what, ": libseccomp"));
 }
 
-absl::Status CheckErrno(std::optional<uint32_t> errno_ret, absl::string_view field) {
-  if (errno_ret && *errno_ret > kMaxErrno) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": ", *errno_ret, " does not fit in 16 bits"));
-  }
-  return absl::OkStatus();
-}
-
 absl::Status AddArchitectures(void* ctx, const spec::Seccomp& c) {
   for (size_t i = 0; i < c.architectures.size(); ++i) {
     int rc = seccomp_arch_add(ctx, ArchToken(c.architectures[i]));
@@ -184,20 +174,10 @@ int AddRule(void* ctx, uint32_t action, int nr, const std::vector<spec::SeccompA
 absl::Status AddSyscall(void* ctx, const spec::SeccompSyscall& sc, size_t i,
                         uint32_t default_action, bool* notify) {
   std::string field = absl::StrCat(kField, ".syscalls[", i, "]");
-  BERTH_RETURN_IF_ERROR(CheckErrno(sc.errno_ret, absl::StrCat(field, ".errnoRet")));
   uint32_t action = ActionValue(sc.action, sc.errno_ret);
   // libseccomp refuses rules that only repeat the default action.
   if (action == default_action) return absl::OkStatus();
-  for (size_t j = 0; j < sc.names.size(); ++j) {
-    const std::string& name = sc.names[j];
-    if (sc.action == SeccompAction::kNotify && name == "sendmsg") {
-      // The init hands the notify fd to its parent with sendmsg, after the
-      // filter is in: it would wait for an agent that has no fd yet.
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, ".names[", j,
-                       "]: SCMP_ACT_NOTIFY cannot be used for sendmsg (berth uses it "
-                       "to pass the notify fd on)"));
-    }
+  for (const std::string& name : sc.names) {
     int nr = seccomp_syscall_resolve_name(name.c_str());
     if (nr == __NR_SCMP_ERROR) {
       log::Debug(absl::StrCat(field, ": unknown syscall \"", name, "\" skipped"));
@@ -254,7 +234,6 @@ unsigned int KernelFlags(const spec::Seccomp& c, bool notify) {
 }  // namespace
 
 absl::StatusOr<SeccompProgram> CompileSeccomp(const spec::Seccomp& c) {
-  BERTH_RETURN_IF_ERROR(CheckErrno(c.default_errno_ret, absl::StrCat(kField, ".defaultErrnoRet")));
   uint32_t default_action = ActionValue(c.default_action, c.default_errno_ret);
   Ctx ctx(seccomp_init(default_action));
   if (!ctx) {

@@ -25,7 +25,8 @@ struct SeccompProgram {
 // Builds the filter: default action, architectures (the native one is always
 // kept), one rule per syscall name with its argument conditions, flags.
 // Names libseccomp does not know are skipped with a debug log, as runc does.
-// Errors name the config field.
+// The config is the parser's, checked already (errno ranges, notify rules);
+// what libseccomp refuses is reported naming the config field.
 absl::StatusOr<SeccompProgram> CompileSeccomp(const spec::Seccomp& config);
 
 // Installs the program on the calling thread. Without no_new_privs the

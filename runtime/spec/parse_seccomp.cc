@@ -114,6 +114,9 @@ bool TakesErrno(SeccompAction a) {
   return a == SeccompAction::kErrno || a == SeccompAction::kTrace;
 }
 
+// The kernel keeps 16 bits of an action's data (SECCOMP_RET_DATA).
+constexpr uint32_t kMaxErrno = 0xffff;
+
 // errnoRet/defaultErrnoRet: the runtime-spec says a runtime MUST fail when
 // the action has no errno to return.
 absl::Status ReadErrnoRet(const Value& v, SeccompAction action, std::optional<uint32_t>* out) {
@@ -123,6 +126,7 @@ absl::Status ReadErrnoRet(const Value& v, SeccompAction action, std::optional<ui
     return v.Error(absl::StrCat("only SCMP_ACT_ERRNO and SCMP_ACT_TRACE take an errno, not ",
                                 SeccompActionName(action)));
   }
+  if (**out > kMaxErrno) return v.Error(absl::StrCat(**out, " does not fit in 16 bits"));
   return absl::OkStatus();
 }
 
@@ -155,11 +159,25 @@ absl::Status ParseNames(const Value& v, std::vector<std::string>* out) {
   return absl::OkStatus();
 }
 
+// The init hands the notify fd to the runtime with sendmsg, after the
+// filter is in: a notified sendmsg would wait for an agent that has no fd.
+absl::Status CheckNotifiable(const Value& names, const SeccompSyscall& sc) {
+  if (sc.action != SeccompAction::kNotify) return absl::OkStatus();
+  for (size_t i = 0; i < sc.names.size(); ++i) {
+    if (sc.names[i] == "sendmsg") {
+      return names.Elements()[i].Error(
+          "SCMP_ACT_NOTIFY cannot be used for sendmsg (berth uses it to pass the notify fd on)");
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<SeccompSyscall> ParseSyscall(const Value& v) {
   if (!v.is_object()) return v.Error("must be an object");
   SeccompSyscall sc;
   BERTH_RETURN_IF_ERROR(ParseNames(v.Get("names"), &sc.names));
   BERTH_ASSIGN_OR_RETURN(sc.action, Lookup(v.Get("action"), kActions, "action"));
+  BERTH_RETURN_IF_ERROR(CheckNotifiable(v.Get("names"), sc));
   BERTH_RETURN_IF_ERROR(ReadErrnoRet(v.Get("errnoRet"), sc.action, &sc.errno_ret));
   Value args = v.Get("args");
   if (Absent(args)) return sc;
