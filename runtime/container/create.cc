@@ -295,7 +295,7 @@ absl::StatusOr<CreatedContainer> Create(const CreateOptions& o) {
     reply = ReceiveSync(sync_parent.get());
   }
   if (reply.ok() && reply->type == SyncType::kSeccompFd) {
-    BERTH_RETURN_IF_ERROR(SendToSeccompListener(s, o.id, pid, bundle, reply->fd.get()));
+    BERTH_RETURN_IF_ERROR(SendToSeccompListener(s, o.id, "creating", pid, bundle, reply->fd.get()));
     reply = ReceiveSync(sync_parent.get());
   }
   if (!reply.ok()) return InitExitedDuringSetup(cgroup.get());

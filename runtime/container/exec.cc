@@ -220,7 +220,7 @@ absl::StatusOr<ExecStarted> StartExec(const ExecOptions& o) {
   if (!st.ok()) {
     return Annotate(st.status(), absl::StrCat("exec: read the state of container \"", o.id, "\""));
   }
-  BERTH_RETURN_IF_ERROR(CheckRunnable(dir, *st, o).status());
+  BERTH_ASSIGN_OR_RETURN(state::Status status, CheckRunnable(dir, *st, o));
   BERTH_ASSIGN_OR_RETURN(spec::Spec s, ExecSpec(dir, o));
   const spec::Process& p = *s.process;
   if (p.terminal && o.console_socket.empty() && o.detach) {
@@ -279,7 +279,10 @@ absl::StatusOr<ExecStarted> StartExec(const ExecOptions& o) {
     if (msg->type != SyncType::kSeccompFd) {
       return absl::InternalError("exec: unexpected message from the new process");
     }
-    BERTH_RETURN_IF_ERROR(SendToSeccompListener(s, o.id, pid, st->bundle, msg->fd.get()));
+    // The agent gets the container's state, as runc sends it: its status
+    // and its init's pid, not the new process's.
+    BERTH_RETURN_IF_ERROR(SendToSeccompListener(s, o.id, state::StatusName(status), st->pid,
+                                                st->bundle, msg->fd.get()));
   }
   ExecStarted out{pid, std::move(pidfd), {}};
   if (console) {

@@ -247,7 +247,10 @@ void RunInit(const InitConfig& config) {
   std::vector<std::string> env = plan->env;
   std::vector<char*> argv = CStrings(args);
   std::vector<char*> envp = CStrings(env);
-  if (!plan->seccomp.BeforeExec().ok()) ::_exit(1);  // logged
+  if (absl::Status st = plan->seccomp.BeforeExec(); !st.ok()) {
+    log::Error(st.message());  // as below: `start`'s caller has gone
+    ::_exit(1);
+  }
   ::execve(plan->path.c_str(), argv.data(), envp.data());
   // The caller of `start` has gone; the log (still open: close-on-exec) and
   // stderr are the only places left to say why.

@@ -11,7 +11,6 @@
 #include "lib/errors.h"
 #include "lib/fd_passing.h"
 #include "lib/json_writer.h"
-#include "lib/log.h"
 #include "lib/unique_fd.h"
 #include "runtime/container/sync.h"
 #include "runtime/hooks/hooks.h"
@@ -36,10 +35,11 @@ absl::StatusOr<UniqueFd> ConnectListener(const std::string& path) {
   return sock;
 }
 
-// The container process state: the OCI state (status "creating") wrapped
-// with the names of the passed fds, the pid and the listener metadata.
-std::string ProcessStateJson(const spec::Spec& s, absl::string_view id, pid_t pid,
-                             absl::string_view bundle) {
+// The container process state (runtime-spec config-linux.md): the names
+// of the passed fds, the container's pid, the listener metadata and the
+// container's OCI state.
+std::string ProcessStateJson(const spec::Spec& s, absl::string_view id, absl::string_view status,
+                             pid_t pid, absl::string_view bundle) {
   JsonWriter w;
   w.BeginObject();
   w.Key("ociVersion").String(s.oci_version);
@@ -47,10 +47,10 @@ std::string ProcessStateJson(const spec::Spec& s, absl::string_view id, pid_t pi
   w.Key("pid").Int(pid);
   const std::string& metadata = s.linux_cfg.seccomp->listener_metadata;
   if (!metadata.empty()) w.Key("metadata").String(metadata);
+  w.Key("state");
+  hooks::WriteState(w, s, id, status, pid, bundle);
   w.EndObject();
-  std::string head = w.Take();
-  head.pop_back();  // the closing brace: "state" goes in before it
-  return absl::StrCat(head, ",\"state\":", hooks::StateJson(s, id, "creating", pid, bundle), "}");
+  return w.Take();
 }
 
 }  // namespace
@@ -76,9 +76,7 @@ absl::Status InitSeccomp::EndOfSetup() {
 
 absl::Status InitSeccomp::BeforeExec() {
   if (!program_) return absl::OkStatus();
-  absl::Status status = Load();
-  if (!status.ok()) log::Error(status.message());
-  return status;
+  return Load();
 }
 
 absl::Status InitSeccomp::Load() {
@@ -89,13 +87,21 @@ absl::Status InitSeccomp::Load() {
                   "linux.seccomp: pass the notify fd to the runtime");
 }
 
-absl::Status SendToSeccompListener(const spec::Spec& spec, absl::string_view id, pid_t pid,
-                                   absl::string_view bundle, int notify_fd) {
-  if (!spec.linux_cfg.seccomp || notify_fd < 0) {
-    return absl::InternalError("container init sent a seccomp fd without linux.seccomp");
+absl::Status SendToSeccompListener(const spec::Spec& spec, absl::string_view id,
+                                   absl::string_view status, pid_t pid, absl::string_view bundle,
+                                   int notify_fd) {
+  if (!spec.linux_cfg.seccomp) {
+    return absl::InternalError("the container's process sent a seccomp fd without linux.seccomp");
+  }
+  if (notify_fd < 0) {
+    return absl::InternalError(
+        "the container's process sent its seccomp message without the notify fd");
   }
   BERTH_ASSIGN_OR_RETURN(UniqueFd sock, ConnectListener(spec.linux_cfg.seccomp->listener_path));
-  return SendWithFd(sock.get(), ProcessStateJson(spec, id, pid, bundle), notify_fd);
+  return Annotate(
+      SendWithFd(sock.get(), ProcessStateJson(spec, id, status, pid, bundle), notify_fd),
+      absl::StrCat(kListenerField, ": send the notify fd to ",
+                   spec.linux_cfg.seccomp->listener_path));
 }
 
 }  // namespace berth::container

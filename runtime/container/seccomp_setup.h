@@ -33,8 +33,8 @@ class InitSeccomp {
   absl::Status BeforeUserSwitch();
   // Last step of setup, before "ready".
   absl::Status EndOfSetup();
-  // Right before execve; the sync socket is closed by then. The error is
-  // also logged (no one waits on the sync socket any more).
+  // Right before execve. For the init the sync socket is closed by then:
+  // the caller logs the error.
   absl::Status BeforeExec();
 
  private:
@@ -46,10 +46,13 @@ class InitSeccomp {
   int sync_fd_ = -1;
 };
 
-// The parent's side: hands the init's notify fd to the agent listening at
-// linux.seccomp.listenerPath, with the container process state (runtime-
-// spec config-linux.md) as payload: one connection, one message.
-absl::Status SendToSeccompListener(const spec::Spec& spec, absl::string_view id, pid_t pid,
-                                   absl::string_view bundle, int notify_fd);
+// The parent's side: hands a notify fd (the init's, or an exec'd
+// process's) to the agent listening at linux.seccomp.listenerPath, with the
+// container process state (runtime-spec config-linux.md) as payload: one
+// connection, one message. `status` and `pid` are the container's (its
+// init's pid), as runc sends them.
+absl::Status SendToSeccompListener(const spec::Spec& spec, absl::string_view id,
+                                   absl::string_view status, pid_t pid, absl::string_view bundle,
+                                   int notify_fd);
 
 }  // namespace berth::container

@@ -118,6 +118,12 @@ absl::Status RunOne(const spec::Hook& hook, const std::string& where, absl::stri
 std::string StateJson(const spec::Spec& spec, absl::string_view id, absl::string_view status,
                       pid_t pid, absl::string_view bundle) {
   JsonWriter w;
+  WriteState(w, spec, id, status, pid, bundle);
+  return w.Take();
+}
+
+void WriteState(JsonWriter& w, const spec::Spec& spec, absl::string_view id,
+                absl::string_view status, pid_t pid, absl::string_view bundle) {
   w.BeginObject();
   w.Key("ociVersion").String(spec.oci_version);
   w.Key("id").String(id);
@@ -130,7 +136,6 @@ std::string StateJson(const spec::Spec& spec, absl::string_view id, absl::string
     w.EndObject();
   }
   w.EndObject();
-  return w.Take();
 }
 
 absl::Status Run(const std::vector<spec::Hook>& hooks, absl::string_view kind,

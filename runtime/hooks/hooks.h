@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "lib/json_writer.h"
 #include "runtime/spec/spec.h"
 
 namespace berth::hooks {
@@ -18,6 +19,10 @@ namespace berth::hooks {
 // The state document hooks read on stdin (runtime.md "State").
 std::string StateJson(const spec::Spec& spec, absl::string_view id, absl::string_view status,
                       pid_t pid, absl::string_view bundle);
+// The same object, written as the next value of `w` (e.g. inside the
+// seccomp agent's container process state).
+void WriteState(JsonWriter& w, const spec::Spec& spec, absl::string_view id,
+                absl::string_view status, pid_t pid, absl::string_view bundle);
 
 // Runs hooks in order; the first that fails (non-zero exit, signal, timeout,
 // cannot be executed) stops the sequence. Errors name the hook:

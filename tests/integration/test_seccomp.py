@@ -153,22 +153,31 @@ SECCOMP_IOCTL_NOTIF_SEND = 0xC0182101
 
 class Agent:
     """A seccomp agent on a unix socket: receives the container process
-    state and the notify fd, then answers every notification with `reply`
-    (an errno), or closes the fd at once when reply is None."""
+    state and the notify fd of `connections` processes (the init, then
+    exec'd ones), then answers every notification with `reply` (an errno),
+    or closes the fd at once when reply is None."""
 
-    def __init__(self, path, reply):
+    def __init__(self, path, reply, connections=1):
         self.path = path
         self.reply = reply
-        self.state = None
-        self.fd_link = None
-        self.init_nspid = None
+        self.connections = connections
+        self.states = []
+        self.fd_links = []
         self.syscalls = []
         self.error = None
         self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.server.bind(path)
-        self.server.listen(1)
+        self.server.listen(connections)
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
+
+    @property
+    def state(self):
+        return self.states[0] if self.states else None
+
+    @property
+    def fd_link(self):
+        return self.fd_links[0] if self.fd_links else None
 
     def _receive(self):
         conn, _ = self.server.accept()
@@ -183,38 +192,49 @@ class Agent:
                 if not more:
                     break
                 data += more
-        self.state = json.loads(data)
+        state = json.loads(data)
         fd = fds[0]
-        self.fd_link = os.readlink(f"/proc/self/fd/{fd}")
-        with open(f"/proc/{self.state['pid']}/status") as f:
-            self.init_nspid = [l.split()[1:] for l in f if l.startswith("NSpid:")][0]
+        self.fd_links.append(os.readlink(f"/proc/self/fd/{fd}"))
+        with open(f"/proc/{state['pid']}/status") as f:
+            state["nspid"] = [l.split()[1:] for l in f if l.startswith("NSpid:")][0]
+        self.states.append(state)
         return fd
 
+    @property
+    def init_nspid(self):
+        return self.state["nspid"] if self.state else None
+
     def _serve(self):
+        answering = []
         try:
-            fd = self._receive()
-            if self.reply is None:
-                os.close(fd)
-                return
-            with os.fdopen(fd, "rb", buffering=0) as notify:
-                self._answer(notify)
+            for _ in range(self.connections):
+                fd = self._receive()
+                if self.reply is None:
+                    os.close(fd)
+                    continue
+                t = threading.Thread(target=self._answer, args=(fd,), daemon=True)
+                t.start()
+                answering.append(t)
         except Exception as e:  # reported by the test
             self.error = e
+        for t in answering:
+            t.join()
 
-    def _answer(self, notify):
-        while True:
-            buf = bytearray(NOTIF.size)
-            try:
-                fcntl.ioctl(notify, SECCOMP_IOCTL_NOTIF_RECV, buf)
-            except OSError:
-                return  # ENOENT: the filter's last user is gone
-            fields = NOTIF.unpack(buf)
-            self.syscalls.append(fields[3])
-            resp = bytearray(NOTIF_RESP.pack(fields[0], 0, -self.reply, 0))
-            try:
-                fcntl.ioctl(notify, SECCOMP_IOCTL_NOTIF_SEND, resp)
-            except OSError:
-                pass  # the caller was killed meanwhile
+    def _answer(self, fd):
+        with os.fdopen(fd, "rb", buffering=0) as notify:
+            while True:
+                buf = bytearray(NOTIF.size)
+                try:
+                    fcntl.ioctl(notify, SECCOMP_IOCTL_NOTIF_RECV, buf)
+                except OSError:
+                    return  # ENOENT: the filter's last user is gone
+                fields = NOTIF.unpack(buf)
+                self.syscalls.append(fields[3])
+                resp = bytearray(NOTIF_RESP.pack(fields[0], 0, -self.reply, 0))
+                try:
+                    fcntl.ioctl(notify, SECCOMP_IOCTL_NOTIF_SEND, resp)
+                except OSError:
+                    pass  # the caller was killed meanwhile
 
     def close(self):
         try:
@@ -263,6 +283,38 @@ def test_notify_fd_goes_to_the_listener(berth, tmp_path, nnp):
     assert st["bundle"] == os.path.realpath(berth.bundle)
     assert st["ociVersion"] == spec["ociVersion"]
     assert st["annotations"] == {"org.example.key": "value"}
+
+
+def test_exec_notify_fd_goes_to_the_listener(berth, tmp_path):
+    """An exec'd process gets its own filter and notify fd; the agent gets
+    the container's state with it, as runc sends it: status "running" and
+    the init's pid (not the new process's)."""
+    path = str(tmp_path / "agent.sock")
+    agent = Agent(path, reply=errno.ENOMEDIUM, connections=2)
+    try:
+        spec = with_seccomp(berth, notify_profile(path, listenerMetadata="exec-meta"),
+                            ["sleep", "1000"])
+        cid = berth.new_id()
+        berth.run("run", "-d", "--bundle", berth.bundle, cid, check=True)
+        init = berth.state(cid)["pid"]
+        p = berth.run("exec", cid, "sh", "-c", "mkdir /dev/shm/e; echo rc=$? pid=$$")
+        assert p.returncode == 0, p.stderr
+        berth.run("delete", "--force", cid, check=True)
+    finally:
+        agent.close()
+    assert agent.error is None, agent.error
+    assert "No medium found" in p.stderr  # the exec's mkdir went to the agent
+    assert p.stdout.split()[0] == "rc=1" and p.stdout.split()[1] != "pid=1"
+    assert len(agent.states) == 2, agent.states
+    assert agent.fd_links == ["anon_inode:seccomp notify"] * 2
+    created, executed = agent.states
+    assert created["state"]["status"] == "creating" and created["pid"] == init
+    assert executed["pid"] == init and executed["nspid"] == [str(init), "1"]
+    assert executed["fds"] == ["seccompFd"] and executed["metadata"] == "exec-meta"
+    st = executed["state"]
+    assert st["status"] == "running" and st["pid"] == init and st["id"] == cid
+    assert st["bundle"] == os.path.realpath(berth.bundle)
+    assert st["ociVersion"] == spec["ociVersion"]
 
 
 def test_notify_without_agent_answer_is_enosys(berth, tmp_path):
