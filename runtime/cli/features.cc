@@ -1,19 +1,16 @@
 #include "runtime/cli/features.h"
 
-#include <linux/seccomp.h>
 #include <seccomp.h>
 #include <sys/capability.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <string_view>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "lib/json_writer.h"
+#include "runtime/linux/seccomp_filter.h"
 #include "runtime/spec/mount_options.h"
 #include "runtime/spec/seccomp.h"
 
@@ -59,23 +56,6 @@ std::vector<std::string> MountOptionNames() {
     out.emplace_back(name);
   }
   return out;
-}
-
-// The kernel flags berth passes for a config flag (runtime/linux/
-// seccomp_filter.cc, KernelFlags); 0 if it has none.
-unsigned long KernelFlags(SeccompFlag f) {
-  switch (f) {
-    case SeccompFlag::kTsync:
-      return SECCOMP_FILTER_FLAG_TSYNC;
-    case SeccompFlag::kLog:
-      return SECCOMP_FILTER_FLAG_LOG;
-    case SeccompFlag::kSpecAllow:
-      return SECCOMP_FILTER_FLAG_SPEC_ALLOW;
-    case SeccompFlag::kWaitKillableRecv:
-      // Only valid with a listener, which is the only time berth sets it.
-      return SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV | SECCOMP_FILTER_FLAG_NEW_LISTENER;
-  }
-  return 0;
 }
 
 JsonWriter& Strings(JsonWriter& w, absl::string_view key, const auto& names) {
@@ -165,13 +145,7 @@ std::vector<std::string> SupportedSeccompFlags() {
     auto flag = static_cast<SeccompFlag>(i);
     std::string_view name = spec::SeccompFlagName(flag);
     if (name == "?") break;
-    unsigned long bits = KernelFlags(flag);
-    if (bits == 0) continue;
-    // Unknown flags are EINVAL; known ones get as far as reading the
-    // program, which is NULL: nothing is ever installed.
-    if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, bits, nullptr) < 0 && errno == EFAULT) {
-      out.emplace_back(name);
-    }
+    if (linux_ns::KernelSupports(flag)) out.emplace_back(name);
   }
   std::sort(out.begin(), out.end());
   return out;

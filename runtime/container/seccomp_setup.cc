@@ -70,7 +70,7 @@ absl::Status InitSeccomp::BeforeUserSwitch() {
 }
 
 absl::Status InitSeccomp::EndOfSetup() {
-  if (!program_ || !program_->notify) return absl::OkStatus();
+  if (!program_ || !program_->notify()) return absl::OkStatus();
   return Load();
 }
 

@@ -215,19 +215,8 @@ absl::StatusOr<std::vector<struct sock_filter>> ExportBpf(void* ctx) {
 }
 
 unsigned int KernelFlags(const spec::Seccomp& c, bool notify) {
-  unsigned int flags = 0;
-  if (notify) flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
-  if (c.HasFlag(SeccompFlag::kTsync)) {
-    flags |= SECCOMP_FILTER_FLAG_TSYNC;
-    // The kernel refuses TSYNC with a listener unless failures are ESRCH.
-    if (notify) flags |= SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
-  }
-  if (c.HasFlag(SeccompFlag::kLog)) flags |= SECCOMP_FILTER_FLAG_LOG;
-  if (c.HasFlag(SeccompFlag::kSpecAllow)) flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
-  // Only meaningful for a listener (the kernel refuses it alone).
-  if (notify && c.HasFlag(SeccompFlag::kWaitKillableRecv)) {
-    flags |= SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
-  }
+  unsigned int flags = notify ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0;
+  for (SeccompFlag f : c.flags) flags |= KernelFlagBits(f, notify);
   return flags;
 }
 
@@ -241,13 +230,42 @@ absl::StatusOr<SeccompProgram> CompileSeccomp(const spec::Seccomp& c) {
                                                    spec::SeccompActionName(c.default_action)));
   }
   BERTH_RETURN_IF_ERROR(AddArchitectures(ctx.get(), c));
-  SeccompProgram program;
+  // Only rules that made it in count: names libseccomp does not know are
+  // skipped, and a notify rule with none left needs no listener.
+  bool notify = false;
   for (size_t i = 0; i < c.syscalls.size(); ++i) {
-    BERTH_RETURN_IF_ERROR(AddSyscall(ctx.get(), c.syscalls[i], i, default_action, &program.notify));
+    BERTH_RETURN_IF_ERROR(AddSyscall(ctx.get(), c.syscalls[i], i, default_action, &notify));
   }
+  SeccompProgram program;
   BERTH_ASSIGN_OR_RETURN(program.bpf, ExportBpf(ctx.get()));
-  program.flags = KernelFlags(c, program.notify);
+  program.flags = KernelFlags(c, notify);
   return program;
+}
+
+bool SeccompProgram::notify() const { return (flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) != 0; }
+
+unsigned int KernelFlagBits(SeccompFlag f, bool listener) {
+  switch (f) {
+    case SeccompFlag::kTsync:
+      // The kernel refuses TSYNC with a listener unless failures are ESRCH.
+      return SECCOMP_FILTER_FLAG_TSYNC | (listener ? SECCOMP_FILTER_FLAG_TSYNC_ESRCH : 0);
+    case SeccompFlag::kLog:
+      return SECCOMP_FILTER_FLAG_LOG;
+    case SeccompFlag::kSpecAllow:
+      return SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+    case SeccompFlag::kWaitKillableRecv:
+      // Only meaningful for a listener (the kernel refuses it alone).
+      return listener ? SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV : 0;
+  }
+  return 0;
+}
+
+bool KernelSupports(SeccompFlag f) {
+  unsigned long bits = KernelFlagBits(f, /*listener=*/false);
+  if (bits == 0) bits = KernelFlagBits(f, /*listener=*/true) | SECCOMP_FILTER_FLAG_NEW_LISTENER;
+  // Unknown flags are EINVAL; known ones get as far as reading the
+  // program, which is NULL: nothing is ever installed.
+  return ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, bits, nullptr) < 0 && errno == EFAULT;
 }
 
 absl::StatusOr<UniqueFd> LoadSeccomp(const SeccompProgram& p) {

@@ -18,8 +18,10 @@ namespace berth::linux_ns {
 struct SeccompProgram {
   std::vector<struct sock_filter> bpf;
   unsigned int flags = 0;  // SECCOMP_FILTER_FLAG_*
-  // A rule returns SCMP_ACT_NOTIFY: loading yields a listener fd.
-  bool notify = false;
+
+  // A rule returns SCMP_ACT_NOTIFY (flags ask for a listener): loading
+  // yields a listener fd.
+  bool notify() const;
 };
 
 // Builds the filter: default action, architectures (the native one is always
@@ -31,7 +33,16 @@ absl::StatusOr<SeccompProgram> CompileSeccomp(const spec::Seccomp& config);
 
 // Installs the program on the calling thread. Without no_new_privs the
 // caller needs CAP_SYS_ADMIN. Returns the notify fd (O_CLOEXEC) when
-// program.notify, else an empty UniqueFd.
+// program.notify(), else an empty UniqueFd.
 absl::StatusOr<UniqueFd> LoadSeccomp(const SeccompProgram& program);
+
+// The SECCOMP_FILTER_FLAG_* bits berth passes for a config flag, in a
+// filter with or without a notify listener (NEW_LISTENER itself aside);
+// 0 if the flag means nothing there (WAIT_KILLABLE_RECV without one).
+unsigned int KernelFlagBits(spec::SeccompFlag f, bool listener);
+
+// Whether this kernel takes the bits of `f` (probed with seccomp(2),
+// installing nothing): for `berth features`.
+bool KernelSupports(spec::SeccompFlag f);
 
 }  // namespace berth::linux_ns

@@ -71,8 +71,8 @@ struct Seccomp {
   std::string listener_metadata;
   std::vector<SeccompSyscall> syscalls;
 
+  // Some rule is SCMP_ACT_NOTIFY (the parser refuses it as the default).
   bool UsesNotify() const {
-    if (default_action == SeccompAction::kNotify) return true;
     for (const SeccompSyscall& s : syscalls)
       if (s.action == SeccompAction::kNotify) return true;
     return false;

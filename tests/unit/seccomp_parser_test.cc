@@ -233,7 +233,7 @@ TEST_CASE("Profiles compile to BPF with the kernel flags", "[seccomp]") {
                              {"index": 0, "value": 0, "op": "SCMP_CMP_EQ"}]}]})");
   REQUIRE(p.ok());
   CHECK(p->bpf.size() > 10);
-  CHECK_FALSE(p->notify);
+  CHECK_FALSE(p->notify());
   // WAIT_KILLABLE_RECV only goes with a listener.
   CHECK(p->flags ==
         (SECCOMP_FILTER_FLAG_LOG | SECCOMP_FILTER_FLAG_SPEC_ALLOW | SECCOMP_FILTER_FLAG_TSYNC));
@@ -244,9 +244,18 @@ TEST_CASE("A notify rule asks the kernel for a listener", "[seccomp]") {
       "flags": ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"],
       "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]})");
   REQUIRE(p.ok());
-  CHECK(p->notify);
+  CHECK(p->notify());
   CHECK(p->flags == (SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_TSYNC |
                      SECCOMP_FILTER_FLAG_TSYNC_ESRCH | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV));
+}
+
+TEST_CASE("A notify rule of unknown syscalls only asks for no listener", "[seccomp]") {
+  auto p = Compile(R"({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/a.sock",
+      "flags": ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"],
+      "syscalls": [{"names": ["no_such_syscall"], "action": "SCMP_ACT_NOTIFY"}]})");
+  REQUIRE(p.ok());
+  CHECK_FALSE(p->notify());
+  CHECK(p->flags == SECCOMP_FILTER_FLAG_TSYNC);
 }
 
 TEST_CASE("Rules that repeat the default action are left out", "[seccomp]") {
