@@ -39,6 +39,9 @@ absl::Status ReadUint32(const json::Value& v, std::optional<uint32_t>* out) {
 absl::Status ReadInt64(const json::Value& v, std::optional<int64_t>* out) {
   return ReadOptional(v, &json::Value::AsInt64, out);
 }
+absl::Status ReadUint64(const json::Value& v, uint64_t* out) {
+  return ReadOptional(v, &json::Value::AsUint64, out);
+}
 absl::Status ReadUint64(const json::Value& v, std::optional<uint64_t>* out) {
   return ReadOptional(v, &json::Value::AsUint64, out);
 }
@@ -65,14 +68,31 @@ absl::Status ReadStringMap(const json::Value& v, std::map<std::string, std::stri
   return absl::OkStatus();
 }
 
-absl::StatusOr<uint32_t> RequiredUint32(const json::Value& v) {
+namespace {
+
+// Reads a required value with one of Value's typed readers.
+template <typename Reader>
+auto ReadRequired(const json::Value& v, Reader read) -> decltype((v.*read)()) {
   if (Absent(v)) return v.Error("is required");
-  return v.AsUint32();
+  return (v.*read)();
 }
 
+}  // namespace
+
+absl::StatusOr<std::string> RequiredString(const json::Value& v) {
+  return ReadRequired(v, &json::Value::AsString);
+}
+absl::StatusOr<bool> RequiredBool(const json::Value& v) {
+  return ReadRequired(v, &json::Value::AsBool);
+}
+absl::StatusOr<uint32_t> RequiredUint32(const json::Value& v) {
+  return ReadRequired(v, &json::Value::AsUint32);
+}
+absl::StatusOr<int64_t> RequiredInt64(const json::Value& v) {
+  return ReadRequired(v, &json::Value::AsInt64);
+}
 absl::StatusOr<uint64_t> RequiredUint64(const json::Value& v) {
-  if (Absent(v)) return v.Error("is required");
-  return v.AsUint64();
+  return ReadRequired(v, &json::Value::AsUint64);
 }
 
 }  // namespace berth::spec

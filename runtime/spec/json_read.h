@@ -25,10 +25,15 @@ absl::Status ReadUint32(const json::Value& v, uint32_t* out);
 absl::Status ReadUint32(const json::Value& v, std::optional<uint32_t>* out);
 absl::Status ReadUint16(const json::Value& v, std::optional<uint16_t>* out);
 absl::Status ReadInt64(const json::Value& v, std::optional<int64_t>* out);
+absl::Status ReadUint64(const json::Value& v, uint64_t* out);
 absl::Status ReadUint64(const json::Value& v, std::optional<uint64_t>* out);
 absl::Status ReadStringArray(const json::Value& v, std::vector<std::string>* out);
 absl::Status ReadStringMap(const json::Value& v, std::map<std::string, std::string>* out);
+// Required fields: absent or null is "is required".
+absl::StatusOr<std::string> RequiredString(const json::Value& v);
+absl::StatusOr<bool> RequiredBool(const json::Value& v);
 absl::StatusOr<uint32_t> RequiredUint32(const json::Value& v);
+absl::StatusOr<int64_t> RequiredInt64(const json::Value& v);
 absl::StatusOr<uint64_t> RequiredUint64(const json::Value& v);
 
 // Applies `parse` to each element of an optional array.

@@ -41,9 +41,7 @@ absl::Status ParseAccess(const Value& v, std::string* out) {
 absl::StatusOr<DeviceRule> ParseDeviceRule(const Value& v) {
   BERTH_RETURN_IF_ERROR(ExpectObject(v));
   DeviceRule r;
-  Value allow = v.Get("allow");
-  if (Absent(allow)) return allow.Error("is required");
-  BERTH_ASSIGN_OR_RETURN(r.allow, allow.AsBool());
+  BERTH_ASSIGN_OR_RETURN(r.allow, RequiredBool(v.Get("allow")));
   BERTH_RETURN_IF_ERROR(ParseDeviceType(v.Get("type"), &r.type));
   BERTH_RETURN_IF_ERROR(ReadInt64(v.Get("major"), &r.major));
   BERTH_RETURN_IF_ERROR(ReadInt64(v.Get("minor"), &r.minor));
@@ -99,10 +97,8 @@ absl::Status ParseCpu(const Value& v, std::optional<CpuResources>* out) {
 absl::Status ParsePids(const Value& v, std::optional<PidsResources>* out) {
   if (Absent(v)) return absl::OkStatus();
   BERTH_RETURN_IF_ERROR(ExpectObject(v));
-  Value limit = v.Get("limit");
-  if (Absent(limit)) return limit.Error("is required");
   PidsResources p;
-  BERTH_ASSIGN_OR_RETURN(p.limit, limit.AsInt64());
+  BERTH_ASSIGN_OR_RETURN(p.limit, RequiredInt64(v.Get("limit")));
   *out = p;
   return absl::OkStatus();
 }
@@ -112,8 +108,7 @@ absl::Status ParsePids(const Value& v, std::optional<PidsResources>* out) {
 absl::Status ParseDeviceNumbers(const Value& v, int64_t* major, int64_t* minor) {
   for (auto [key, out] : {std::pair{"major", major}, std::pair{"minor", minor}}) {
     Value n = v.Get(key);
-    if (Absent(n)) return n.Error("is required");
-    BERTH_ASSIGN_OR_RETURN(*out, n.AsInt64());
+    BERTH_ASSIGN_OR_RETURN(*out, RequiredInt64(n));
     if (*out < 0) return n.Error("must not be negative");
   }
   return absl::OkStatus();
@@ -145,9 +140,7 @@ absl::Status ParseThrottleDevices(const Value& v, std::vector<ThrottleDevice>* o
     BERTH_RETURN_IF_ERROR(ExpectObject(e));
     ThrottleDevice d;
     BERTH_RETURN_IF_ERROR(ParseDeviceNumbers(e, &d.major, &d.minor));
-    Value rate = e.Get("rate");
-    if (Absent(rate)) return rate.Error("is required");
-    BERTH_ASSIGN_OR_RETURN(d.rate, rate.AsUint64());
+    BERTH_ASSIGN_OR_RETURN(d.rate, RequiredUint64(e.Get("rate")));
     out->push_back(d);
     return absl::OkStatus();
   });
@@ -189,14 +182,11 @@ absl::Status ParseHugepageLimits(const Value& v, std::vector<HugepageLimit>* out
     BERTH_RETURN_IF_ERROR(ExpectObject(e));
     HugepageLimit h;
     Value size = e.Get("pageSize");
-    if (Absent(size)) return size.Error("is required");
-    BERTH_ASSIGN_OR_RETURN(h.page_size, size.AsString());
+    BERTH_ASSIGN_OR_RETURN(h.page_size, RequiredString(size));
     if (!IsPageSize(h.page_size)) {
       return size.Error(absl::StrCat("must be a size like 2MB or 1GB, got \"", h.page_size, "\""));
     }
-    Value limit = e.Get("limit");
-    if (Absent(limit)) return limit.Error("is required");
-    BERTH_ASSIGN_OR_RETURN(h.limit, limit.AsUint64());
+    BERTH_ASSIGN_OR_RETURN(h.limit, RequiredUint64(e.Get("limit")));
     out->push_back(std::move(h));
     return absl::OkStatus();
   });
@@ -210,12 +200,8 @@ absl::Status ParseNetwork(const Value& v, std::optional<NetworkResources>* out) 
   BERTH_RETURN_IF_ERROR(ForEachElement(v.Get("priorities"), [&](const Value& e) -> absl::Status {
     BERTH_RETURN_IF_ERROR(ExpectObject(e));
     InterfacePriority p;
-    Value name = e.Get("name");
-    if (Absent(name)) return name.Error("is required");
-    BERTH_ASSIGN_OR_RETURN(p.name, name.AsString());
-    Value prio = e.Get("priority");
-    if (Absent(prio)) return prio.Error("is required");
-    BERTH_ASSIGN_OR_RETURN(p.priority, prio.AsUint32());
+    BERTH_ASSIGN_OR_RETURN(p.name, RequiredString(e.Get("name")));
+    BERTH_ASSIGN_OR_RETURN(p.priority, RequiredUint32(e.Get("priority")));
     n.priorities.push_back(std::move(p));
     return absl::OkStatus();
   }));

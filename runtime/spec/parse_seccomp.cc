@@ -80,12 +80,11 @@ const char* NameOf(const NameTable<T, N>& table, T value) {
   return "?";
 }
 
-// Reads a required or optional string naming one entry of `table`; `what`
-// names the kind in the error ("action", "operator", ...).
+// Reads a required string naming one entry of `table`; `what` names the
+// kind in the error ("action", "operator", ...).
 template <typename T, size_t N>
 absl::StatusOr<T> Lookup(const Value& v, const NameTable<T, N>& table, absl::string_view what) {
-  if (Absent(v)) return v.Error("is required");
-  BERTH_ASSIGN_OR_RETURN(std::string name, v.AsString());
+  BERTH_ASSIGN_OR_RETURN(std::string name, RequiredString(v));
   for (const auto& [n, value] : table) {
     if (n == name) return value;
   }
@@ -95,19 +94,12 @@ absl::StatusOr<T> Lookup(const Value& v, const NameTable<T, N>& table, absl::str
 template <typename T, size_t N>
 absl::Status LookupList(const Value& v, const NameTable<T, N>& table, absl::string_view what,
                         std::vector<T>* out) {
-  if (Absent(v)) return absl::OkStatus();
-  if (!v.is_array()) return v.Error("must be an array of strings");
-  for (const Value& e : v.Elements()) {
+  if (!Absent(v) && !v.is_array()) return v.Error("must be an array of strings");
+  return ForEachElement(v, [&](const Value& e) -> absl::Status {
     BERTH_ASSIGN_OR_RETURN(T value, Lookup(e, table, what));
     out->push_back(value);
-  }
-  return absl::OkStatus();
-}
-
-absl::Status ReadOptionalString(const Value& v, std::string* out) {
-  if (Absent(v)) return absl::OkStatus();
-  BERTH_ASSIGN_OR_RETURN(*out, v.AsString());
-  return absl::OkStatus();
+    return absl::OkStatus();
+  });
 }
 
 bool TakesErrno(SeccompAction a) {
@@ -120,8 +112,8 @@ constexpr uint32_t kMaxErrno = 0xffff;
 // errnoRet/defaultErrnoRet: the runtime-spec says a runtime MUST fail when
 // the action has no errno to return.
 absl::Status ReadErrnoRet(const Value& v, SeccompAction action, std::optional<uint32_t>* out) {
-  if (Absent(v)) return absl::OkStatus();
-  BERTH_ASSIGN_OR_RETURN(*out, v.AsUint32());
+  BERTH_RETURN_IF_ERROR(ReadUint32(v, out));
+  if (!*out) return absl::OkStatus();
   if (!TakesErrno(action)) {
     return v.Error(absl::StrCat("only SCMP_ACT_ERRNO and SCMP_ACT_TRACE take an errno, not ",
                                 SeccompActionName(action)));
@@ -131,18 +123,13 @@ absl::Status ReadErrnoRet(const Value& v, SeccompAction action, std::optional<ui
 }
 
 absl::StatusOr<SeccompArg> ParseArg(const Value& v) {
-  if (!v.is_object()) return v.Error("must be an object");
+  BERTH_RETURN_IF_ERROR(ExpectObject(v));
   SeccompArg arg;
   Value index = v.Get("index");
-  if (Absent(index)) return index.Error("is required");
-  BERTH_ASSIGN_OR_RETURN(arg.index, index.AsUint32());
+  BERTH_ASSIGN_OR_RETURN(arg.index, RequiredUint32(index));
   if (arg.index > 5) return index.Error("must be between 0 and 5 (syscalls have 6 arguments)");
-  Value value = v.Get("value");
-  if (Absent(value)) return value.Error("is required");
-  BERTH_ASSIGN_OR_RETURN(arg.value, value.AsUint64());
-  if (Value two = v.Get("valueTwo"); !Absent(two)) {
-    BERTH_ASSIGN_OR_RETURN(arg.value_two, two.AsUint64());
-  }
+  BERTH_ASSIGN_OR_RETURN(arg.value, RequiredUint64(v.Get("value")));
+  BERTH_RETURN_IF_ERROR(ReadUint64(v.Get("valueTwo"), &arg.value_two));
   BERTH_ASSIGN_OR_RETURN(arg.op, Lookup(v.Get("op"), kOps, "operator"));
   return arg;
 }
@@ -173,30 +160,26 @@ absl::Status CheckNotifiable(const Value& names, const SeccompSyscall& sc) {
 }
 
 absl::StatusOr<SeccompSyscall> ParseSyscall(const Value& v) {
-  if (!v.is_object()) return v.Error("must be an object");
+  BERTH_RETURN_IF_ERROR(ExpectObject(v));
   SeccompSyscall sc;
   BERTH_RETURN_IF_ERROR(ParseNames(v.Get("names"), &sc.names));
   BERTH_ASSIGN_OR_RETURN(sc.action, Lookup(v.Get("action"), kActions, "action"));
   BERTH_RETURN_IF_ERROR(CheckNotifiable(v.Get("names"), sc));
   BERTH_RETURN_IF_ERROR(ReadErrnoRet(v.Get("errnoRet"), sc.action, &sc.errno_ret));
-  Value args = v.Get("args");
-  if (Absent(args)) return sc;
-  if (!args.is_array()) return args.Error("must be an array");
-  for (const Value& e : args.Elements()) {
+  BERTH_RETURN_IF_ERROR(ForEachElement(v.Get("args"), [&](const Value& e) -> absl::Status {
     BERTH_ASSIGN_OR_RETURN(SeccompArg arg, ParseArg(e));
     sc.args.push_back(arg);
-  }
+    return absl::OkStatus();
+  }));
   return sc;
 }
 
 absl::Status ParseSyscalls(const Value& v, std::vector<SeccompSyscall>* out) {
-  if (Absent(v)) return absl::OkStatus();
-  if (!v.is_array()) return v.Error("must be an array");
-  for (const Value& e : v.Elements()) {
+  return ForEachElement(v, [&](const Value& e) -> absl::Status {
     BERTH_ASSIGN_OR_RETURN(SeccompSyscall sc, ParseSyscall(e));
     out->push_back(std::move(sc));
-  }
-  return absl::OkStatus();
+    return absl::OkStatus();
+  });
 }
 
 absl::Status CheckListener(const Value& v, const Seccomp& s) {
@@ -213,7 +196,7 @@ absl::Status CheckListener(const Value& v, const Seccomp& s) {
 }  // namespace
 
 absl::StatusOr<Seccomp> ParseSeccomp(const Value& v) {
-  if (!v.is_object()) return v.Error("must be an object");
+  BERTH_RETURN_IF_ERROR(ExpectObject(v));
   Seccomp s;
   Value def = v.Get("defaultAction");
   BERTH_ASSIGN_OR_RETURN(s.default_action, Lookup(def, kActions, "action"));
@@ -227,8 +210,8 @@ absl::StatusOr<Seccomp> ParseSeccomp(const Value& v) {
   BERTH_RETURN_IF_ERROR(
       LookupList(v.Get("architectures"), kArches, "architecture", &s.architectures));
   BERTH_RETURN_IF_ERROR(LookupList(v.Get("flags"), kFlags, "flag", &s.flags));
-  BERTH_RETURN_IF_ERROR(ReadOptionalString(v.Get("listenerPath"), &s.listener_path));
-  BERTH_RETURN_IF_ERROR(ReadOptionalString(v.Get("listenerMetadata"), &s.listener_metadata));
+  BERTH_RETURN_IF_ERROR(ReadString(v.Get("listenerPath"), &s.listener_path));
+  BERTH_RETURN_IF_ERROR(ReadString(v.Get("listenerMetadata"), &s.listener_metadata));
   BERTH_RETURN_IF_ERROR(ParseSyscalls(v.Get("syscalls"), &s.syscalls));
   BERTH_RETURN_IF_ERROR(CheckListener(v, s));
   return s;
