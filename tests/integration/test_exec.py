@@ -8,6 +8,7 @@ import subprocess
 import threading
 
 from conftest import wait_for
+from test_failures import assert_exec_fails_cleanly
 
 
 def running(berth, args=("sleep", "1000"), **changes):
@@ -41,20 +42,19 @@ def test_exec_joins_namespaces_and_cgroup(berth):
 def test_exec_exit_status_and_failures(berth):
     cid = running(berth)
     assert berth.run("exec", cid, "sh", "-c", "exit 42").returncode == 42
-    p = berth.run("exec", cid, "no-such-command")
-    assert p.returncode == 255
-    assert 'exec: "no-such-command": executable file not found in $PATH' in p.stderr
-    assert berth.run("exec", "nonexistent", "true").returncode == 255
+    assert_exec_fails_cleanly(berth, cid, [cid, "no-such-command"],
+                              'exec: "no-such-command": executable file not found in $PATH')
+    assert_exec_fails_cleanly(berth, cid, [cid, "/bin/no-such-binary"], "/bin/no-such-binary")
+    assert_exec_fails_cleanly(berth, "nonexistent", ["nonexistent", "true"],
+                              'container "nonexistent" does not exist')
     berth.run("delete", "--force", cid, check=True)
-    p = berth.run("exec", cid, "true")
-    assert p.returncode == 255
+    assert_exec_fails_cleanly(berth, cid, [cid, "true"], f'container "{cid}" does not exist')
 
 
 def test_exec_in_stopped_container_fails(berth):
     cid = running(berth, ("true",))
     assert wait_for(lambda: berth.state(cid)["status"] == "stopped")
-    p = berth.run("exec", cid, "true")
-    assert p.returncode == 255 and "container not running" in p.stderr
+    assert_exec_fails_cleanly(berth, cid, [cid, "true"], "container not running")
     berth.run("delete", cid, check=True)
 
 
@@ -84,8 +84,15 @@ def test_exec_process_file(berth, tmp_path):
     assert p.returncode == 0, p.stderr
     assert p.stdout.split() == ["from-process-file", "65534"]
     path.write_text(json.dumps({"args": [], "cwd": "/"}))
-    p = berth.run("exec", "--process", str(path), cid)
-    assert p.returncode == 255 and "args: must be a non-empty array of strings" in p.stderr
+    msg = assert_exec_fails_cleanly(berth, cid, ["--process", str(path), cid],
+                                    "args: must be a non-empty array of strings")
+    assert str(path) in msg
+    path.write_text("{")
+    msg = assert_exec_fails_cleanly(berth, cid, ["--process", str(path), cid], "invalid JSON")
+    assert str(path) in msg
+    missing = str(tmp_path / "missing.json")
+    assert_exec_fails_cleanly(berth, cid, ["--process", missing, cid],
+                              f"{missing}: No such file or directory")
     berth.run("delete", "--force", cid, check=True)
 
 
@@ -127,6 +134,7 @@ def test_exec_gets_the_containers_seccomp_and_limits(berth):
     berth.run("run", "-d", "--bundle", berth.bundle, cid, check=True)
     p = berth.run("exec", cid, "sh", "-c",
                   "grep Seccomp: /proc/self/status; ulimit -n; mkdir /tmp/x || echo blocked")
+    assert p.returncode == 0, p.stderr
     assert "Seccomp:\t2" in p.stdout
     assert "321" in p.stdout
     assert "blocked" in p.stdout and "Function not implemented" in p.stderr
@@ -142,8 +150,7 @@ def test_exec_only_stdio_and_preserved_fds(berth):
 
 def test_exec_runtime_binary_refused(berth):
     cid = running(berth)
-    p = berth.run("exec", cid, "/proc/self/exe")
-    assert p.returncode == 255 and "CVE-2019-5736" in p.stderr
+    assert_exec_fails_cleanly(berth, cid, [cid, "/proc/self/exe"], "CVE-2019-5736")
     berth.run("delete", "--force", cid, check=True)
 
 
@@ -161,8 +168,7 @@ def test_exec_signals_forwarded(berth):
 def test_exec_paused_container(berth):
     cid = running(berth)
     berth.run("pause", cid, check=True)
-    p = berth.run("exec", cid, "true")
-    assert p.returncode == 255 and "container paused" in p.stderr
+    assert_exec_fails_cleanly(berth, cid, [cid, "true"], "container paused")
     berth.run("resume", cid, check=True)
     berth.run("delete", "--force", cid, check=True)
 

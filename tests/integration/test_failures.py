@@ -58,6 +58,48 @@ def assert_fails_cleanly(berth, args, expected, cid=None):
     return lines[0]
 
 
+def container_tasks(cid):
+    """Pids in the container's cgroups (every hierarchy it has one in)."""
+    pids = set()
+    for d in cgroup_dirs_named(cid):
+        try:
+            with open(os.path.join(d, "cgroup.procs")) as f:
+                pids |= {int(p) for p in f.read().split()}
+        except OSError:
+            pass
+    return pids
+
+
+def assert_exec_fails_cleanly(berth, cid, args, expected):
+    """Runs `berth exec [args]` in container `cid` expecting failure: exit
+    255 (as runc), one clear line on stderr and in --log, and the container
+    as it was: no new process in its cgroups, no runtime process, no mount,
+    the same files in its state directory (none, if it has none)."""
+    state_dir = os.path.join(berth.root, cid)
+    state_files = sorted(os.listdir(state_dir)) if os.path.isdir(state_dir) else None
+    tasks = container_tasks(cid)
+    mounts = set(host_mounts())
+    procs = berth_processes(berth.root)
+    log = os.path.join(os.path.dirname(berth.root), "berth.log")
+    p = subprocess.run([berth.cmd()[0], "--root", berth.root, "--log", log, "--log-format", "json",
+                        "exec", *args], capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                       timeout=60)
+    assert p.returncode == 255, (p.returncode, p.stdout, p.stderr)
+    lines = [l for l in p.stderr.splitlines() if l]
+    assert len(lines) == 1, p.stderr
+    assert expected in lines[0], lines[0]
+    with open(log) as f:
+        records = [json.loads(l) for l in f if l.strip()]
+    os.unlink(log)
+    errors = [r for r in records if r["level"] == "error"]
+    assert len(errors) == 1 and expected in errors[0]["msg"], errors
+    assert (sorted(os.listdir(state_dir)) if os.path.isdir(state_dir) else None) == state_files
+    assert container_tasks(cid) == tasks
+    assert set(host_mounts()) == mounts
+    assert berth_processes(berth.root) <= procs
+    return lines[0]
+
+
 def create_args(berth):
     return lambda cid: ["create", "--bundle", berth.bundle, cid]
 

@@ -16,7 +16,7 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "fixtures"))
 import docker_seccomp  # noqa: E402
-from test_failures import assert_fails_cleanly  # noqa: E402
+from test_failures import assert_exec_fails_cleanly, assert_fails_cleanly  # noqa: E402
 
 ALL_CAPS = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",
             "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
@@ -236,12 +236,15 @@ class Agent:
                 except OSError:
                     pass  # the caller was killed meanwhile
 
-    def close(self):
+    def stop_listening(self):
         try:
             self.server.shutdown(socket.SHUT_RDWR)  # wakes an accept() still waiting
         except OSError:
             pass
         self.server.close()
+
+    def close(self):
+        self.stop_listening()
         self.thread.join(timeout=10)
 
 
@@ -317,6 +320,26 @@ def test_exec_notify_fd_goes_to_the_listener(berth, tmp_path):
     assert st["ociVersion"] == spec["ociVersion"]
 
 
+def test_exec_listener_gone(berth, tmp_path):
+    """The agent took the init's fd, then went away: exec fails, and leaves
+    neither its process nor anything else behind."""
+    path = str(tmp_path / "agent.sock")
+    agent = Agent(path, reply=errno.ENOMEDIUM)
+    try:
+        with_seccomp(berth, notify_profile(path), ["sleep", "1000"])
+        cid = berth.new_id()
+        berth.run("run", "-d", "--bundle", berth.bundle, cid, check=True)
+        agent.stop_listening()
+        assert_exec_fails_cleanly(berth, cid, [cid, "true"],
+                                  f"linux.seccomp.listenerPath: connect to {path}")
+        assert berth.state(cid)["status"] == "running"
+        berth.run("delete", "--force", cid, check=True)
+    finally:
+        agent.close()
+    assert agent.error is None, agent.error
+    assert len(agent.states) == 1
+
+
 def test_notify_without_agent_answer_is_enosys(berth, tmp_path):
     """An agent that closes the fd: notified syscalls fail with ENOSYS."""
     path = str(tmp_path / "agent.sock")
@@ -332,10 +355,12 @@ def test_notify_without_agent_answer_is_enosys(berth, tmp_path):
 
 
 def test_notify_listener_unreachable(berth, tmp_path):
+    """Found out after the init has loaded its filter: it and its cgroups
+    must go."""
     path = str(tmp_path / "nobody.sock")
-    p = run(berth, notify_profile(path), "true")
-    assert p.returncode != 0
-    assert f"linux.seccomp.listenerPath: connect to {path}" in p.stderr, p.stderr
+    with_seccomp(berth, notify_profile(path), ["true"])
+    assert_fails_cleanly(berth, lambda cid: ["run", "--bundle", berth.bundle, cid],
+                         f"linux.seccomp.listenerPath: connect to {path}")
 
 
 # ---- errors name the field ----
