@@ -116,7 +116,8 @@ absl::StatusOr<ExecPlan> SetUpChild(const ExecChild& c, const linux_ns::FileId& 
   std::vector<char*> argv = CStrings(args);
   std::vector<char*> envp = CStrings(plan->env);
   ::execve(plan->path.c_str(), argv.data(), envp.data());
-  ExitWithError(c.sync_fd, ErrnoError(absl::StrCat("exec ", plan->path)));
+  int err = errno;  // before StrCat allocates
+  ExitWithError(c.sync_fd, ErrnoError(err, absl::StrCat("exec ", plan->path)));
 }
 
 absl::StatusOr<spec::Spec> ExecSpec(const state::StateDir& dir, const ExecOptions& o) {
