@@ -6,6 +6,8 @@
 
 #include <algorithm>
 
+#include "absl/algorithm/container.h"
+#include "absl/strings/match.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -173,10 +175,17 @@ absl::StatusOr<std::vector<pid_t>> ListPids(const std::vector<std::string>& dirs
 absl::Status RemoveCreated(const std::vector<std::string>& created_dirs) {
   absl::Status result;
   for (auto it = created_dirs.rbegin(); it != created_dirs.rend(); ++it) {
-    // rmdir fails with EBUSY until the last task has left; that takes a few
-    // milliseconds after a SIGKILL'd process is reaped.
+    // A parent berth created (e.g. /sys/fs/cgroup/pids/<namespace> for
+    // cgroupsPath /<namespace>/<id>) may hold other containers by now: try
+    // once, and leave it to the last one out.
+    bool parent = absl::c_any_of(created_dirs, [&](const std::string& d) {
+      return absl::StartsWith(d, absl::StrCat(*it, "/"));
+    });
+    // The container's own cgroup: rmdir fails with EBUSY until the last task
+    // has left; that takes a few milliseconds after a SIGKILL'd process is reaped.
     for (int attempt = 0;; ++attempt) {
       if (::rmdir(it->c_str()) == 0 || errno == ENOENT) break;
+      if (parent && (errno == EBUSY || errno == ENOTEMPTY)) break;
       if (errno != EBUSY || attempt >= 200) {
         result.Update(ErrnoError(absl::StrCat("remove cgroup ", *it)));
         break;

@@ -667,3 +667,25 @@ def test_v1_mode(berth):
     p = v1(berth, "run", "--bundle", berth.bundle, berth.new_id())
     assert p.returncode != 0
     assert "linux.resources.unified: cgroup v2 settings cannot be applied" in p.stderr
+
+
+def test_parent_shared_with_a_running_container_is_left_to_it(berth):
+    # cgroupsPath /<namespace>/<id>, as containerd sets it: the first
+    # container's delete must succeed although its parent still holds the second.
+    first, second = berth.new_id(), berth.new_id()
+    parent = f"berth-shared-{first}"
+    try:
+        for cid in (first, second):
+            set_config(berth, ["sleep", "1000"], None, f"/{parent}/{cid}")
+            berth.run("create", "--bundle", berth.bundle, cid, check=True)
+        p = berth.run("delete", "--force", first)
+        assert p.returncode == 0, p.stderr
+        assert os.path.isdir(f"{CG}/pids/{parent}/{second}")
+        assert not os.path.exists(f"{CG}/pids/{parent}/{first}")
+        assert berth.run("delete", "--force", second).returncode == 0
+        assert not os.path.exists(f"{CG}/pids/{parent}/{second}")
+    finally:
+        for ctrl in os.listdir(CG):
+            d = f"{CG}/{ctrl}/{parent}"
+            if os.path.isdir(d):
+                os.rmdir(d)
