@@ -3,74 +3,22 @@
 starts a private containerd (own socket, root and state directories) and
 stops it afterwards."""
 import os
-import shutil
 import subprocess
-import time
 
 import pytest
 
 from conftest import BERTH, wait_for
-
-CONTAINERD = shutil.which("containerd")
+from containerd_util import CONTAINERD, Containerd
 pytestmark = pytest.mark.skipif(CONTAINERD is None, reason="containerd is not installed")
 
 
 @pytest.fixture(scope="module")
 def ctd(tmp_path_factory, base_rootfs):
-    base = tmp_path_factory.mktemp("containerd")
-    config = base / "config.toml"
-    sock = base / "containerd.sock"
-    config.write_text(f'''version = 2
-root = "{base}/root"
-state = "{base}/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "{sock}"
-[ttrpc]
-  address = "{sock}.ttrpc"
-''')
-    log = open(base / "containerd.log", "w")
-
-    def start():
-        p = subprocess.Popen([CONTAINERD, "--config", str(config)], stdout=log, stderr=log)
-        assert wait_for(lambda: os.path.exists(sock), timeout=20), "containerd did not start"
-        return p
-
-    class Ctd:
-        def __init__(self):
-            self.proc = start()
-            self.rootfs = str(base / "rootfs")
-            shutil.copytree(base_rootfs, self.rootfs, symlinks=True)
-
-        def ctr(self, *args, timeout=60, **kw):
-            return subprocess.run(["ctr", "--address", str(sock), *args], capture_output=True,
-                                  text=True, timeout=timeout, stdin=subprocess.DEVNULL, **kw)
-
-        def run(self, cid, *cmd, flags=()):
-            return self.ctr("run", *flags, "--runc-binary", BERTH, "--rootfs", self.rootfs, cid, *cmd)
-
-        def restart(self):
-            self.proc.terminate()
-            self.proc.wait(timeout=20)
-            os.unlink(sock) if os.path.exists(sock) else None
-            self.proc = start()
-
-        def cleanup(self, cid):
-            self.ctr("task", "kill", "-s", "SIGKILL", cid)
-            for _ in range(50):
-                if self.ctr("task", "delete", cid).returncode == 0 or \
-                        "not found" in self.ctr("task", "ls").stdout:
-                    break
-                time.sleep(0.1)
-            self.ctr("container", "delete", cid)
-
-    c = Ctd()
+    c = Containerd(tmp_path_factory.mktemp("containerd"), base_rootfs)
+    c.run = lambda cid, *cmd, flags=(): c.ctr("run", *flags, "--runc-binary", BERTH,
+                                              "--rootfs", c.rootfs, cid, *cmd)
     yield c
-    c.proc.terminate()
-    c.proc.wait(timeout=20)
-    log.close()
-    subprocess.run(["umount", "-R", str(base)], capture_output=True)
-    shutil.rmtree(base, ignore_errors=True)
+    c.stop()
 
 
 def test_ctr_run_rm(ctd):
@@ -117,9 +65,8 @@ def test_ctr_detached_exec_ps_pause_kill(ctd):
 
 
 def test_ctr_run_tty(ctd):
-    sock = [a for a in ctd.ctr("version").args if a.endswith(".sock")][0]
-    line = (f"ctr --address {sock} run --rm -t --runc-binary {BERTH} --rootfs {ctd.rootfs} "
-            "ctd-tty sh -c 'test -t 0 && echo TTY-OK; tty'")
+    line = ctd.ctr_line("run", "--rm", "-t", "--runc-binary", BERTH, "--rootfs", ctd.rootfs,
+                        "ctd-tty", "sh", "-c", "'test -t 0 && echo TTY-OK; tty'")
     p = subprocess.run(["script", "-qec", line, "/dev/null"], capture_output=True, text=True,
                        stdin=subprocess.DEVNULL, timeout=60)
     assert "TTY-OK" in p.stdout, p.stdout + p.stderr
@@ -130,7 +77,7 @@ def test_containers_survive_containerd_restart(ctd):
     cid = "ctd-restart"
     assert ctd.run(cid, "sleep", "1000", flags=("-d",)).returncode == 0
     try:
-        pid = [l.split()[1] for l in ctd.ctr("task", "ls").stdout.splitlines() if l.startswith(cid)][0]
+        pid = ctd.task_pid(cid)
         ctd.restart()
         assert os.path.exists(f"/proc/{pid}")
         assert wait_for(lambda: "RUNNING" in ctd.ctr("task", "ls").stdout, timeout=20)
