@@ -6,7 +6,7 @@
 set -eu
 PACKAGES="meson ninja-build pkg-config g++ libyajl-dev libcap-dev libseccomp-dev libmnl-dev
   libabsl-dev libprotobuf-dev protobuf-compiler catch2 busybox-static python3 python3-pytest python3-pytest-timeout
-  containerd docker.io podman golang-github-docker-docker-dev
+  containerd docker.io podman golang-github-docker-docker-dev umoci
   iproute2 util-linux bsdutils passwd mount tar procps runc crun"
 missing=""
 for p in $PACKAGES; do

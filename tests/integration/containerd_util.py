@@ -77,3 +77,31 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
         self.log.close()
         subprocess.run(["umount", "-R", str(self.base)], capture_output=True)
         shutil.rmtree(self.base, ignore_errors=True)
+
+
+def make_oci_image(base_rootfs, workdir):
+    """An OCI image layout of the busybox rootfs, made with umoci (one layer,
+    cmd sh, PATH set), as the tar `ctr image import` reads."""
+    layout = os.path.join(workdir, "layout")
+    bundle = os.path.join(workdir, "unpacked")
+    image = f"{layout}:latest"
+    for args in (["init", "--layout", layout], ["new", "--image", image],
+                 ["unpack", "--image", image, bundle]):
+        subprocess.run(["umoci", *args], check=True, capture_output=True)
+    subprocess.run(["cp", "-a", f"{base_rootfs}/.", os.path.join(bundle, "rootfs")], check=True)
+    for args in (["repack", "--image", image, bundle],
+                 ["config", "--image", image, "--config.cmd", "sh",
+                  "--config.env", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"]):
+        subprocess.run(["umoci", *args], check=True, capture_output=True)
+    tar = os.path.join(workdir, "image.tar")
+    subprocess.run(["tar", "-C", layout, "-cf", tar, "."], check=True)
+    return tar
+
+
+IMAGE = "localhost/berth-busybox:latest"
+
+
+def import_image(ctd, tar):
+    p = ctd.ctr("images", "import", "--base-name", IMAGE.split(":")[0], tar)
+    assert p.returncode == 0, p.stderr
+    assert IMAGE in ctd.ctr("images", "ls", "-q").stdout.split()

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from conftest import BERTH, wait_for
-from containerd_util import CONTAINERD, Containerd
+from containerd_util import CONTAINERD, IMAGE, Containerd, import_image, make_oci_image
 pytestmark = pytest.mark.skipif(CONTAINERD is None, reason="containerd is not installed")
 
 
@@ -85,3 +85,13 @@ def test_containers_survive_containerd_restart(ctd):
         assert e.returncode == 0, e.stderr
     finally:
         ctd.cleanup(cid)
+
+
+def test_image_import_of_an_oci_layout_and_run(ctd, tmp_path):
+    # umoci makes the OCI layout; ctr imports it; the snapshotter's overlay
+    # becomes the rootfs containerd's runc shim mounts for berth
+    import_image(ctd, make_oci_image(ctd.rootfs, str(tmp_path)))
+    p = ctd.ctr("run", "--rm", "--runc-binary", BERTH, IMAGE, "ctd-image", "sh", "-c",
+                "grep ' / / ' /proc/self/mountinfo; echo from-image")
+    assert p.returncode == 0, p.stderr
+    assert " - overlay " in p.stdout and "from-image" in p.stdout

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from conftest import BERTH, ROOT, wait_for
-from containerd_util import CONTAINERD, Containerd
+from containerd_util import CONTAINERD, IMAGE, Containerd, import_image, make_oci_image
 
 SHIM = os.environ.get("BERTH_SHIM", os.path.join(ROOT, "build", "shim", "berth-shim"))
 RUNTIME = "io.containerd.berth.v2"
@@ -198,3 +198,15 @@ def test_exit_recorded_while_containerd_is_down(ctd):
         assert "exit code 137" in d.stderr, d.stderr
     finally:
         ctd.cleanup(cid)
+
+
+def test_image_rootfs_mounted_and_unmounted_by_the_shim(ctd, tmp_path):
+    # With an image, Create carries the snapshotter's overlay mount: the shim
+    # mounts it on bundle/rootfs, and unmounts it on Delete.
+    import_image(ctd, make_oci_image(ctd.rootfs, str(tmp_path)))
+    p = ctd.ctr("run", "--rm", "--runtime", RUNTIME, IMAGE, "shim-image", "sh", "-c",
+                "grep ' / / ' /proc/self/mountinfo; echo from-image; exit 4")
+    assert p.returncode == 4, p.stderr
+    assert " - overlay " in p.stdout and "from-image" in p.stdout
+    with open("/proc/self/mountinfo") as f:
+        assert "shim-image" not in f.read()
