@@ -45,6 +45,17 @@ struct Command {
   int (*run)(const GlobalOptions&, const berth::cli::Args&);
 };
 
+// -h/--help among a subcommand's flags (before `--`; for exec and ps, before
+// the container ID: what follows belongs to the process).
+bool WantsHelp(const berth::cli::Args& args, bool stop_at_positional) {
+  for (const std::string& a : args) {
+    if (a == "--") return false;
+    if (a == "-h" || a == "--h" || a == "-help" || a == "--help") return true;
+    if (stop_at_positional && (a.empty() || a[0] != '-')) return false;
+  }
+  return false;
+}
+
 constexpr Command kCommands[] = {
     {"spec", berth::cli::SpecCommand},
     {"create", berth::cli::CreateCommand},
@@ -112,6 +123,13 @@ int main(int argc, char** argv) {
     if (c.run == nullptr) {
       return berth::cli::Usage(
           absl::StrCat(name, ": not supported yet (see the feature table in README.md)"));
+    }
+    if (WantsHelp(sub, name == "exec" || name == "ps")) {
+      // As runc: help on stdout, status 0, and nothing done (`spec --help`
+      // must not write a config.json).
+      berth::cli::Print(absl::StrCat("usage: berth ", name, " [flags] ...\nSee berth-", name,
+                                     "(8) for its flags.\n"));
+      return 0;
     }
     return c.run(g, sub);
   }

@@ -6,7 +6,7 @@ import signal
 import subprocess
 import time
 
-from conftest import wait_for, cgroup_dirs_named
+from conftest import BERTH, wait_for, cgroup_dirs_named
 
 
 def create(berth, args, cid=None, *extra):
@@ -241,3 +241,15 @@ def test_concurrent_commands_are_serialised(berth):
     # --force on a container that is already gone succeeds, as with runc.
     assert [p.wait(timeout=20) for p in procs] == [0, 0, 0, 0]
     assert not os.path.exists(os.path.join(berth.root, cid))
+
+
+def test_help_prints_usage_and_does_nothing(tmp_path):
+    # `spec --help` used to write a config.json; runc prints help and exits 0
+    for args in (["spec", "--help"], ["spec", "-b", str(tmp_path), "-h"], ["create", "--help"]):
+        p = subprocess.run([BERTH, *args], capture_output=True, text=True, cwd=tmp_path)
+        assert p.returncode == 0 and p.stdout.startswith(f"usage: berth {args[0]}"), p
+    assert os.listdir(tmp_path) == []
+    # for exec, a --help after the container ID belongs to the process
+    p = subprocess.run([BERTH, "--root", str(tmp_path / "root"), "exec", "no-such-id", "ls", "--help"],
+                       capture_output=True, text=True)
+    assert p.returncode != 0 and "no-such-id" in p.stderr
