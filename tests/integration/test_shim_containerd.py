@@ -3,6 +3,7 @@ io.containerd.berth.v2 (the binary containerd-shim-berth-v2 on its PATH) and
 drives it over ttrpc; berth is the OCI runtime underneath. A private
 containerd per module, on its own socket and directories."""
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -210,3 +211,21 @@ def test_image_rootfs_mounted_and_unmounted_by_the_shim(ctd, tmp_path):
     assert " - overlay " in p.stdout and "from-image" in p.stdout
     with open("/proc/self/mountinfo") as f:
         assert "shim-image" not in f.read()
+
+
+def test_dead_shim_is_cleaned_up_by_the_delete_command(ctd):
+    # containerd runs `containerd-shim-berth-v2 ... delete` when a shim dies:
+    # the container is killed and removed, its rootfs unmounted, nothing left.
+    cid = "shim-killed"
+    assert ctd.run(cid, "sleep", "1000", flags=("-d",)).returncode == 0
+    try:
+        init = ctd.task_pid(cid)
+        shim = int(status_field(init, "PPid"))
+        os.kill(shim, signal.SIGKILL)
+        assert wait_for(lambda: not os.path.exists(f"/proc/{init}"), timeout=20)
+        assert wait_for(lambda: ctd.task_pid(cid) is None, timeout=20)
+        assert not os.path.exists(f"/run/containerd/berth/default/{cid}")
+        with open("/proc/self/mountinfo") as f:
+            assert f"/{cid}/" not in f.read()
+    finally:
+        ctd.cleanup(cid)
