@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -35,6 +36,16 @@ bool IsSameLiveProcess(pid_t pid, uint64_t start_time) {
   if (!st) return false;
   if (st->state == 'Z' || st->state == 'X') return false;
   return st->start_time == start_time;
+}
+
+absl::StatusOr<pid_t> ReadPidFile(const std::string& path) {
+  absl::StatusOr<std::string> text = ReadFile(path);
+  if (!text.ok()) return text.status();
+  int pid = 0;
+  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &pid) || pid <= 0) {
+    return absl::InternalError(absl::StrCat(path, ": not a pid: ", *text));
+  }
+  return pid;
 }
 
 }  // namespace berth::proc

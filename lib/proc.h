@@ -7,6 +7,8 @@
 #include <optional>
 #include <string>
 
+#include "absl/status/statusor.h"
+
 namespace berth::proc {
 
 struct StatInfo {
@@ -20,5 +22,8 @@ std::optional<StatInfo> ReadStat(pid_t pid);
 // True if `pid` exists, is not a zombie/dead, and started at `start_time`:
 // guards against a reused pid being taken for the container's init.
 bool IsSameLiveProcess(pid_t pid, uint64_t start_time);
+
+// A pid file as runtimes write them (decimal, trailing whitespace allowed).
+absl::StatusOr<pid_t> ReadPidFile(const std::string& path);
 
 }  // namespace berth::proc

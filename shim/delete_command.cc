@@ -3,16 +3,15 @@
 #include <cstdio>
 #include <string>
 
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "containerd_shim.pb.h"
 #include "lib/file_util.h"
+#include "lib/proc.h"
 #include "shim/commands.h"
 #include "shim/rootfs.h"
 #include "shim/runtime_client.h"
 #include "shim/shim_options.h"
+#include "shim/timestamp.h"
 
 namespace berth::shim {
 
@@ -26,14 +25,11 @@ int DeleteCommand(const ShimFlags& flags) {
                  std::string(st.message()).c_str());
   }
   UnmountAll(bundle + "/rootfs");
-  int pid = 0;
-  if (absl::StatusOr<std::string> text = ReadFile(bundle + "/init.pid"); text.ok()) {
-    if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &pid)) pid = 0;
-  }
+  absl::StatusOr<pid_t> pid = proc::ReadPidFile(bundle + "/init.pid");
   containerd::task::v2::DeleteResponse resp;
-  resp.set_pid(static_cast<uint32_t>(pid));
+  resp.set_pid(pid.ok() ? static_cast<uint32_t>(*pid) : 0);
   resp.set_exit_status(128 + 9);  // what containerd reports for a container whose shim died
-  resp.mutable_exited_at()->set_seconds(absl::ToUnixSeconds(absl::Now()));
+  ToTimestamp(absl::Now(), resp.mutable_exited_at());
   std::string out = resp.SerializeAsString();
   return WriteAll(STDOUT_FILENO, out).ok() ? 0 : 1;
 }

@@ -5,6 +5,7 @@
 #include "berth_pb.pb.h"
 #include "containerd_events.pb.h"
 #include "lib/log.h"
+#include "shim/timestamp.h"
 
 namespace berth::shim {
 namespace {
@@ -18,10 +19,7 @@ void Publisher::Publish(absl::string_view topic, const google::protobuf::Message
   if (address_.empty()) return;
   containerd::events::ForwardRequest request;
   containerd::events::Envelope* envelope = request.mutable_envelope();
-  absl::Time now = absl::Now();
-  envelope->mutable_timestamp()->set_seconds(absl::ToUnixSeconds(now));
-  envelope->mutable_timestamp()->set_nanos(
-      static_cast<int32_t>(absl::ToInt64Nanoseconds(now - absl::FromUnixSeconds(absl::ToUnixSeconds(now)))));
+  ToTimestamp(absl::Now(), envelope->mutable_timestamp());
   envelope->set_namespace_(namespace_);
   envelope->set_topic(std::string(topic));
   envelope->mutable_event()->set_type_url(event.GetTypeName());

@@ -15,9 +15,11 @@
 #include "lib/file_util.h"
 #include "lib/json_tree.h"
 #include "lib/log.h"
+#include "lib/proc.h"
 #include "runc_options.pb.h"
 #include "shim/metrics.h"
 #include "shim/rootfs.h"
+#include "shim/timestamp.h"
 
 namespace berth::shim {
 namespace {
@@ -27,12 +29,6 @@ using containerd::v1::types::Status;
 
 constexpr char kVersion[] = "berth-shim 0.1.0";
 constexpr char kTaskService[] = "containerd.task.v2.Task";
-
-void SetTime(absl::Time t, berth::pb::Timestamp* ts) {
-  int64_t s = absl::ToUnixSeconds(t);
-  ts->set_seconds(s);
-  ts->set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(s))));
-}
 
 // Registers `method`, parsing its request type before calling the member.
 template <typename Request>
@@ -47,15 +43,6 @@ void Route(ttrpc::Server* server, const char* method, TaskService* self,
     (self->*handler)(std::move(call), request);
     self->TrimSoon();
   });
-}
-
-absl::StatusOr<pid_t> ReadPidFile(const std::string& path) {
-  BERTH_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
-  int pid = 0;
-  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(text), &pid) || pid <= 0) {
-    return absl::InternalError(absl::StrCat(path, ": not a pid: ", text));
-  }
-  return pid;
 }
 
 // A config without its own pid namespace shares the host's (or another
@@ -183,7 +170,7 @@ absl::Status TaskService::CreateInit(const v2::CreateTaskRequest& r, pid_t* pid)
   BERTH_RETURN_IF_ERROR(runtime_->Create(id_, bundle_, pid_file, console ? console->path() : "",
                                          options_.no_pivot_root(), options_.no_new_keyring(),
                                          init_->io->ChildStdio()));
-  absl::StatusOr<pid_t> p = ReadPidFile(pid_file);
+  absl::StatusOr<pid_t> p = proc::ReadPidFile(pid_file);
   if (!p.ok()) {
     runtime_->Delete(id_, true).IgnoreError();
     return p.status();
@@ -274,7 +261,7 @@ absl::StatusOr<pid_t> TaskService::StartExec(Process& p) {
                                    p.io->ChildStdio());
   unlink((base + ".json").c_str());
   BERTH_RETURN_IF_ERROR(st);
-  absl::StatusOr<pid_t> pid = ReadPidFile(base + ".pid");
+  absl::StatusOr<pid_t> pid = proc::ReadPidFile(base + ".pid");
   unlink((base + ".pid").c_str());
   BERTH_RETURN_IF_ERROR(pid.status());
   p.pid = *pid;
@@ -357,11 +344,11 @@ void TaskService::Exited(Process& p, int wait_status) {
   ev.set_id(p.exec_id.empty() ? id_ : p.exec_id);
   ev.set_pid(static_cast<uint32_t>(p.pid));
   ev.set_exit_status(p.exit_status);
-  SetTime(p.exited_at, ev.mutable_exited_at());
+  ToTimestamp(p.exited_at, ev.mutable_exited_at());
   publisher_->Publish("/tasks/exit", ev);
   v2::WaitResponse resp;
   resp.set_exit_status(p.exit_status);
-  SetTime(p.exited_at, resp.mutable_exited_at());
+  ToTimestamp(p.exited_at, resp.mutable_exited_at());
   for (ttrpc::Call& waiter : p.waiters) waiter.Reply(resp);
   p.waiters.clear();
 }
@@ -375,7 +362,7 @@ void TaskService::Wait(ttrpc::Call call, const v2::WaitRequest& r) {
   }
   v2::WaitResponse resp;
   resp.set_exit_status((*p)->exit_status);
-  SetTime((*p)->exited_at, resp.mutable_exited_at());
+  ToTimestamp((*p)->exited_at, resp.mutable_exited_at());
   call.Reply(resp);
 }
 
@@ -390,7 +377,7 @@ void TaskService::Delete(ttrpc::Call call, const v2::DeleteRequest& r) {
   v2::DeleteResponse resp;
   resp.set_pid(static_cast<uint32_t>(p.pid));
   resp.set_exit_status(p.exit_status);
-  SetTime(p.exited_at, resp.mutable_exited_at());
+  ToTimestamp(p.exited_at, resp.mutable_exited_at());
   if (!r.exec_id().empty()) {
     execs_.erase(r.exec_id());
     return call.Reply(resp);
@@ -407,7 +394,7 @@ void TaskService::Delete(ttrpc::Call call, const v2::DeleteRequest& r) {
     p.exit_status = 128 + SIGKILL;
     p.exited_at = absl::Now();
     resp.set_exit_status(p.exit_status);
-    SetTime(p.exited_at, resp.mutable_exited_at());
+    ToTimestamp(p.exited_at, resp.mutable_exited_at());
   }
   for (ttrpc::Call& waiter : p.waiters) waiter.Fail(absl::NotFoundError("the task was deleted"));
   execs_.clear();
@@ -437,7 +424,7 @@ void TaskService::State(ttrpc::Call call, const v2::StateRequest& r) {
   resp.set_stderr(p.stdio.err);
   resp.set_terminal(p.stdio.terminal);
   resp.set_exit_status(p.exit_status);
-  SetTime(p.exited_at, resp.mutable_exited_at());
+  ToTimestamp(p.exited_at, resp.mutable_exited_at());
   resp.set_exec_id(p.exec_id);
   call.Reply(resp);
 }
