@@ -308,3 +308,61 @@ def test_oom_kill_is_published(make_shim):
     s.ok("Wait", timeout=60)
     assert wait_for(lambda: ["/tasks/oom", "rpc-oom"] in [t[:2] for t in s.topics()], timeout=5), \
         s.topics()
+
+
+def length_delimited(field, data):
+    """One protobuf length-delimited field (enough to hand-encode options)."""
+    out, n = bytearray([field << 3 | 2]), len(data)
+    while n >= 0x80:
+        out.append(n & 0x7F | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out) + data
+
+
+def test_start_and_delete_commands(tmp_path, base_rootfs):
+    # The binary contract: `start` starts the long-lived shim in its own
+    # session on a socket under /run/containerd/s, writes address and
+    # shim.pid in the bundle, joins the shim_cgroup option's cgroup (options
+    # arrive on stdin as an Any), and prints the address; `delete` prints a
+    # DeleteResponse.
+    bundle = str(tmp_path / "bundle")
+    bundle_fixture.make_bundle(bundle, ["sleep", "1000"], runtime=BERTH, rootfs_source=base_rootfs)
+    cg = f"berth-shimcg-{os.getpid()}"
+    os.mkdir(f"/sys/fs/cgroup/pids/{cg}")
+    options = length_delimited(3, f"/{cg}".encode())
+    any_ = length_delimited(1, b"containerd.runc.v1.Options") + length_delimited(2, options)
+    flags = ["-namespace", NS, "-address", str(tmp_path / "containerd.sock"),
+             "-publish-binary", "/usr/bin/containerd", "-id", "start-cmd"]
+    shim = None
+    try:
+        p = subprocess.run([SHIM, *flags, "start"], cwd=bundle, input=any_, capture_output=True,
+                           timeout=30)
+        assert p.returncode == 0, p.stderr
+        address = p.stdout.decode()
+        assert address.startswith("unix:///run/containerd/s/berth-") and "\n" not in address
+        with open(os.path.join(bundle, "address")) as f:
+            assert f.read() == address
+        with open(os.path.join(bundle, "shim.pid")) as f:
+            shim = int(f.read())
+        with open(f"/proc/{shim}/stat") as f:
+            assert int(f.read().rsplit(")", 1)[1].split()[3]) == shim  # session leader
+        assert str(shim) in open(f"/sys/fs/cgroup/pids/{cg}/cgroup.procs").read().split()
+        with open("/proc/self/oom_score_adj") as a, open(f"/proc/{shim}/oom_score_adj") as b:
+            assert int(b.read()) == min(int(a.read()) + 1, 1000)
+        sock = address[len("unix://"):]
+        r = subprocess.run([RPC, sock, "Connect", "id=start-cmd"], capture_output=True, text=True)
+        assert f"shim_pid={shim}" in r.stdout, r.stdout + r.stderr
+        subprocess.run([RPC, sock, "Shutdown", "id=start-cmd"], capture_output=True, check=True)
+        assert wait_for(lambda: not os.path.exists(f"/proc/{shim}") or
+                        open(f"/proc/{shim}/stat").read().rsplit(")", 1)[1].split()[0] == "Z", timeout=10)
+        assert not os.path.exists(sock)
+        d = subprocess.run([SHIM, *flags, "-bundle", bundle, "delete"], capture_output=True, timeout=30)
+        assert d.returncode == 0, d.stderr
+        # DeleteResponse{exit_status: 137 (field 2), exited_at (field 3)}
+        assert d.stdout.startswith(b"\x10\x89\x01\x1a"), d.stdout
+    finally:
+        if shim and os.path.exists(f"/proc/{shim}"):
+            os.kill(shim, signal.SIGKILL)
+        wait_for(lambda: not open(f"/sys/fs/cgroup/pids/{cg}/cgroup.procs").read().strip())
+        os.rmdir(f"/sys/fs/cgroup/pids/{cg}")
