@@ -93,6 +93,8 @@ absl::StatusOr<std::unique_ptr<ProcessIo>> ProcessIo::Open(EventLoop* loop,
 }
 
 ProcessIo::~ProcessIo() {
+  if (stdin_timer_ != 0) loop_->Cancel(stdin_timer_);
+  if (output_timer_ != 0) loop_->Cancel(output_timer_);
   in_pump_.reset();
   out_pump_.reset();
   err_pump_.reset();
@@ -155,7 +157,9 @@ absl::Status ProcessIo::Resize(unsigned width, unsigned height) {
 
 void ProcessIo::StdinFinished() {
   // Defer the destruction: this runs inside the pump's own callback.
-  loop_->After(absl::ZeroDuration(), [this] {
+  if (stdin_timer_ != 0) return;
+  stdin_timer_ = loop_->After(absl::ZeroDuration(), [this] {
+    stdin_timer_ = 0;
     in_pump_.reset();
     client_in_.reset();
     in_shim_.reset();  // the process reads end of file
@@ -174,7 +178,8 @@ void ProcessIo::CloseStdin() {
 
 void ProcessIo::OutputFinished() {
   if (--outputs_open_ > 0) return;
-  loop_->After(absl::ZeroDuration(), [this] {
+  output_timer_ = loop_->After(absl::ZeroDuration(), [this] {
+    output_timer_ = 0;
     // Closing our FIFO ends lets the client's reader see end of file.
     out_pump_.reset();
     err_pump_.reset();

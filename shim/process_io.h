@@ -60,6 +60,10 @@ class ProcessIo {
   int outputs_open_ = 0;
   bool stdin_close_requested_ = false;
   std::function<void()> output_done_;
+  // Deferred clean-ups (they run after the pump callback that asked for
+  // them has returned); cancelled if this goes first.
+  EventLoop::TimerId stdin_timer_ = 0;
+  EventLoop::TimerId output_timer_ = 0;
 };
 
 // A listening unix socket in a fresh /tmp directory, for the runtime's

@@ -56,22 +56,28 @@ bool Pump::SpliceAll() {
 }
 
 void Pump::ReadIntoBuffer() {
-  // Not on the stack: stack pages, once touched, stay with the process.
-  static char scratch[kChunk];
   for (;;) {
     size_t pending = buffer_.size() - offset_;
     size_t room = when_full_ == WhenFull::kWait ? (pending == 0 ? kChunk : 0)
                                                 : kMaxBuffered - std::min(pending, kMaxBuffered);
     if (room == 0 && when_full_ == WhenFull::kWait) return;
-    ssize_t n = read(src_, scratch, sizeof scratch);
+    if (offset_ > 0 && offset_ == buffer_.size()) {
+      buffer_.clear();
+      offset_ = 0;
+    }
+    ssize_t n;
+    if (room == 0 || dst_broken_) {
+      char discard[4096];  // small: touched stack pages stay with the process
+      n = read(src_, discard, sizeof discard);
+      if (n > 0) dropped_ += static_cast<size_t>(n);
+    } else {
+      // Into the heap buffer, which is released once written (see WriteBuffer).
+      size_t old = buffer_.size();
+      buffer_.resize(old + std::min(room, kChunk));
+      n = read(src_, buffer_.data() + old, buffer_.size() - old);
+      buffer_.resize(old + (n > 0 ? static_cast<size_t>(n) : 0));
+    }
     if (n > 0) {
-      size_t keep = dst_broken_ ? 0 : std::min(static_cast<size_t>(n), room);
-      if (offset_ > 0 && offset_ == buffer_.size()) {
-        buffer_.clear();
-        offset_ = 0;
-      }
-      buffer_.append(scratch, keep);
-      dropped_ += static_cast<size_t>(n) - keep;
       if (when_full_ == WhenFull::kWait) return;  // write it before reading more
       continue;
     }
