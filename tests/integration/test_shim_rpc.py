@@ -4,6 +4,7 @@ sink standing in for containerd), exits recorded with no client connected,
 stdio that nobody reads, and malformed or oversized frames, which must never
 crash the shim or lose a container's exit status."""
 import json
+import shutil
 import os
 import signal
 import subprocess
@@ -366,3 +367,21 @@ def test_start_and_delete_commands(tmp_path, base_rootfs):
             os.kill(shim, signal.SIGKILL)
         wait_for(lambda: not open(f"/sys/fs/cgroup/pids/{cg}/cgroup.procs").read().strip())
         os.rmdir(f"/sys/fs/cgroup/pids/{cg}")
+
+
+def test_runc_as_the_runtime_binary(make_shim, tmp_path):
+    # Runtime option BinaryName picks the OCI runtime the shim drives; runc
+    # must work as well as berth. (crun 1.8 refuses this host's hybrid
+    # cgroups outside a private mount namespace.)
+    binary = shutil.which("runc")
+    if binary is None:
+        pytest.skip("runc is not installed")
+    os.makedirs(tmp_path / "s")
+    out = tmp_path / "s" / "out.log"
+    s = make_shim("rpc-runc", ["sh", "-c", "echo via-runc; exit 3"])
+    s.ok("Create", bundle=s.bundle, binary_name=binary, root=s.root, stdout=f"file://{out}")
+    s.ok("Start")
+    assert s.ok("Wait")["exit_status"] == "3"
+    assert out.read_text() == "via-runc\n"
+    s.ok("Delete")
+    assert not os.path.exists(os.path.join(s.root, NS, s.cid))
