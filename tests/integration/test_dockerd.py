@@ -3,51 +3,23 @@
 (own data/exec roots and socket, --iptables=false --bridge=none) and an
 image made by `docker import` of the busybox rootfs."""
 import os
-import shutil
 import subprocess
 import time
 
 import pytest
 
+from callers_util import DOCKER, DOCKER_IMAGE as IMAGE, DOCKERD, Dockerd
 from conftest import BERTH, wait_for
 
-DOCKERD = shutil.which("dockerd")
-DOCKER = "/usr/bin/docker"  # the client that matches Debian's dockerd
 pytestmark = pytest.mark.skipif(DOCKERD is None or not os.path.exists(DOCKER),
                                 reason="docker.io is not installed")
-IMAGE = "berth-busybox:test"
 
 
 @pytest.fixture(scope="module")
 def dk(tmp_path_factory, base_rootfs):
-    base = tmp_path_factory.mktemp("dockerd")
-    sock = base / "docker.sock"
-    log = open(base / "dockerd.log", "w")
-    proc = subprocess.Popen([DOCKERD, "--data-root", str(base / "data"), "--exec-root",
-                             str(base / "exec"), "-H", f"unix://{sock}", "--pidfile",
-                             str(base / "docker.pid"), "--iptables=false", "--bridge=none",
-                             "--ip-masq=false", "--add-runtime", f"berth={BERTH}"],
-                            stdout=log, stderr=log)
-
-    def docker(*args, timeout=90, **kw):
-        return subprocess.run([DOCKER, "-H", f"unix://{sock}", *args], capture_output=True,
-                              text=True, timeout=timeout, stdin=subprocess.DEVNULL, **kw)
-
-    assert wait_for(lambda: os.path.exists(sock) and docker("version").returncode == 0,
-                    timeout=60), open(base / "dockerd.log").read()[-2000:]
-    tar = subprocess.Popen(["tar", "-C", base_rootfs, "-c", "."], stdout=subprocess.PIPE)
-    imp = subprocess.run([DOCKER, "-H", f"unix://{sock}", "import", "-", IMAGE], stdin=tar.stdout,
-                         capture_output=True, text=True, timeout=120)
-    tar.wait()
-    assert imp.returncode == 0, imp.stderr
-    yield docker
-    for cid in docker("ps", "-aq").stdout.split():
-        docker("rm", "-f", cid)
-    proc.terminate()
-    proc.wait(timeout=60)
-    log.close()
-    subprocess.run(["umount", "-R", str(base)], capture_output=True)
-    shutil.rmtree(base, ignore_errors=True)
+    d = Dockerd(tmp_path_factory.mktemp("dockerd"), base_rootfs, runtime=BERTH)
+    yield d.docker
+    d.stop()
 
 
 def run(dk, *args):

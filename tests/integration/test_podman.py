@@ -7,41 +7,19 @@ The settings this host needs: podman's default ulimits (nofile and nproc
 to raise them, so containers get `--ulimit nofile=20000:20000 --ulimit
 nproc=32768:32768` (or the same in containers.conf `default_ulimits`);
 berth otherwise refuses with an error naming the limit (tested below)."""
-import os
-import shutil
-import subprocess
-
 import pytest
 
+from callers_util import PODMAN, PODMAN_IMAGE as IMAGE, PODMAN_ULIMITS as ULIMITS, Podman
 from conftest import BERTH
 
-PODMAN = shutil.which("podman")
 pytestmark = pytest.mark.skipif(PODMAN is None, reason="podman is not installed")
-IMAGE = "localhost/berth-busybox:test"
-ULIMITS = ["--ulimit", "nofile=20000:20000", "--ulimit", "nproc=32768:32768"]
 
 
 @pytest.fixture(scope="module")
 def pm(tmp_path_factory, base_rootfs):
-    base = tmp_path_factory.mktemp("podman")
-    cmd = [PODMAN, "--root", str(base / "root"), "--runroot", str(base / "run"), "--runtime",
-           BERTH, "--cgroup-manager", "cgroupfs", "--events-backend", "file",
-           "--log-level", "error"]
-
-    def podman(*args, timeout=120):
-        return subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL)
-
-    tar = subprocess.Popen(["tar", "-C", base_rootfs, "-c", "."], stdout=subprocess.PIPE)
-    imp = subprocess.run(cmd + ["import", "-", IMAGE], stdin=tar.stdout, capture_output=True,
-                         text=True, timeout=120)
-    tar.wait()
-    assert imp.returncode == 0, imp.stderr
-    yield podman
-    podman("rm", "-af")
-    podman("rmi", "-af")
-    subprocess.run(["umount", "-R", str(base)], capture_output=True)
-    shutil.rmtree(base, ignore_errors=True)
+    p = Podman(tmp_path_factory.mktemp("podman"), base_rootfs, runtime=BERTH)
+    yield p.podman
+    p.stop()
 
 
 def test_podman_run(pm):
