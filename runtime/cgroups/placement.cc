@@ -1,5 +1,6 @@
 #include "runtime/cgroups/placement.h"
 
+#include <dirent.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,21 +53,48 @@ std::string CleanPath(absl::string_view path) {
 }
 
 // mkdir -p of `rel` below the hierarchy's mountpoint, recording new dirs.
+// An existing container cgroup with processes in it belongs to someone
+// else (another container with the same cgroupsPath, or a leftover still
+// running): refused rather than joined and overwritten.
 absl::StatusOr<std::string> MakeDirs(const Hierarchy& h, const std::string& rel,
                                      std::vector<std::string>* created) {
   std::string dir = h.mountpoint;
+  bool made = false;
   for (absl::string_view part : absl::StrSplit(rel, '/', absl::SkipEmpty())) {
     absl::StrAppend(&dir, "/", part);
-    if (::mkdir(dir.c_str(), 0755) == 0) {
+    made = ::mkdir(dir.c_str(), 0755) == 0;
+    if (made) {
       created->push_back(dir);
     } else if (errno != EEXIST) {
       return ErrnoError(absl::StrCat("create cgroup ", dir));
     }
-    if (!h.unified && HasController(h, "cpuset")) {
+    // Only in directories berth made: an existing one is not ours to write.
+    if (made && !h.unified && HasController(h, "cpuset")) {
       BERTH_RETURN_IF_ERROR(Annotate(InheritCpuset(dir), "cgroup cpuset"));
     }
   }
+  if (!made) {
+    auto procs = ReadFile(absl::StrCat(dir, "/cgroup.procs"));
+    if (procs.ok() && !absl::StripAsciiWhitespace(*procs).empty()) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "cgroup ", dir, " already exists and has processes in it (linux.cgroupsPath)"));
+    }
+  }
   return dir;
+}
+
+// Every cgroup directory at and below `dir`, children before their parents
+// (a container may make cgroups of its own inside its cgroup).
+void CollectTree(const std::string& dir, std::vector<std::string>* out) {
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (struct dirent* e = ::readdir(d)) {
+      if (e->d_type == DT_DIR && e->d_name[0] != '.') {
+        CollectTree(absl::StrCat(dir, "/", e->d_name), out);
+      }
+    }
+    ::closedir(d);
+  }
+  out->push_back(dir);
 }
 
 }  // namespace
@@ -162,6 +190,15 @@ absl::StatusOr<std::vector<pid_t>> ListPids(const std::vector<std::string>& dirs
       last = text.status();
       continue;
     }
+    // The container's own sub-cgroups hold its processes too.
+    std::vector<std::string> tree;
+    CollectTree(dir, &tree);
+    tree.pop_back();  // dir itself, read above
+    for (const std::string& sub : tree) {
+      if (auto more = ReadFile(absl::StrCat(sub, "/cgroup.procs")); more.ok()) {
+        absl::StrAppend(&*text, "\n", *more);
+      }
+    }
     std::vector<pid_t> pids;
     for (absl::string_view line : absl::StrSplit(*text, '\n', absl::SkipEmpty())) {
       pid_t pid;
@@ -181,17 +218,26 @@ absl::Status RemoveCreated(const std::vector<std::string>& created_dirs) {
     bool parent = absl::c_any_of(created_dirs, [&](const std::string& d) {
       return absl::StartsWith(d, absl::StrCat(*it, "/"));
     });
-    // The container's own cgroup: rmdir fails with EBUSY until the last task
-    // has left; that takes a few milliseconds after a SIGKILL'd process is reaped.
-    for (int attempt = 0;; ++attempt) {
-      if (::rmdir(it->c_str()) == 0 || errno == ENOENT) break;
-      if (parent && (errno == EBUSY || errno == ENOTEMPTY)) break;
-      if (errno != EBUSY || attempt >= 200) {
-        result.Update(ErrnoError(absl::StrCat("remove cgroup ", *it)));
-        break;
+    // The container's own cgroup, with whatever sub-cgroups it made inside.
+    std::vector<std::string> tree;
+    if (parent) {
+      tree.push_back(*it);
+    } else {
+      CollectTree(*it, &tree);
+    }
+    for (const std::string& dir : tree) {
+      // rmdir fails with EBUSY until the last task has left; that takes a
+      // few milliseconds after a SIGKILL'd process is reaped.
+      for (int attempt = 0;; ++attempt) {
+        if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) break;
+        if (parent && (errno == EBUSY || errno == ENOTEMPTY)) break;
+        if (errno != EBUSY || attempt >= 200) {
+          result.Update(ErrnoError(absl::StrCat("remove cgroup ", dir)));
+          break;
+        }
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        ::nanosleep(&ts, nullptr);
       }
-      struct timespec ts = {0, 5 * 1000 * 1000};
-      ::nanosleep(&ts, nullptr);
     }
   }
   return result;

@@ -43,7 +43,10 @@ void RenderMemoryAndSwap(const spec::MemoryResources& m, const V1Context& ctx, V
     w->Add("memory", "memory.limit_in_bytes", absl::StrCat(*m.limit), "memory.limit");
   };
   auto write_swap = [&] {
-    w->Add("memory", "memory.memsw.limit_in_bytes", absl::StrCat(*swap), "memory.swap");
+    // "Unlimited" needs no memsw file: dockerd sends -1 on hosts without
+    // swap accounting, where the file does not exist (runc skips it too).
+    w->Add("memory", "memory.memsw.limit_in_bytes", absl::StrCat(*swap), "memory.swap",
+           /*optional=*/*swap == -1);
   };
   if (NonZero(m.limit) && swap) {
     bool swap_first = *swap == -1 || (ctx.current_memory_limit &&

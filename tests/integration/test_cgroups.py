@@ -689,3 +689,44 @@ def test_parent_shared_with_a_running_container_is_left_to_it(berth):
             d = f"{CG}/{ctrl}/{parent}"
             if os.path.isdir(d):
                 os.rmdir(d)
+
+
+def test_existing_cgroup_with_processes_is_refused(berth):
+    # Two containers with one cgroupsPath: the second must not join (and
+    # overwrite the limits of) the first's cgroup.
+    first, second = berth.new_id(), berth.new_id()
+    path = f"/berth-dup-{first}/c"
+    set_config(berth, ["sleep", "1000"], {"pids": {"limit": 50}}, path)
+    berth.run("create", "--bundle", berth.bundle, first, check=True)
+    try:
+        set_config(berth, ["sleep", "1000"], {"pids": {"limit": 7}}, path)
+        p = berth.run("create", "--bundle", berth.bundle, second)
+        assert p.returncode != 0
+        assert f"{CG}/pids{path}" in p.stderr or "already exists and has processes" in p.stderr, p.stderr
+        assert not os.path.exists(os.path.join(berth.root, second))
+        assert read(f"{CG}/pids{path}/pids.max") == "50"
+    finally:
+        berth.run("delete", "--force", first, check=True)
+    assert not os.path.exists(f"{CG}/pids/berth-dup-{first}")
+
+
+def test_processes_in_the_containers_own_subcgroups_are_killed_and_removed(berth):
+    # A container may make cgroups inside its own (systemd, docker-in-docker):
+    # kill --all, ps and delete must see and remove those too.
+    cid = berth.new_id()
+    path = f"/berth-nested-{cid}"
+    set_config(berth, ["sleep", "1000"], None, path)
+    berth.run("run", "-d", "--bundle", berth.bundle, cid, check=True)
+    pid_file = os.path.join(berth.bundle, "nested.pid")
+    berth.run("exec", "-d", "--pid-file", pid_file, cid, "sleep", "1000", check=True)
+    nested_pid = int(read(pid_file))
+    os.mkdir(f"{CG}/pids{path}/inner")
+    with open(f"{CG}/pids{path}/inner/cgroup.procs", "w") as f:
+        f.write(str(nested_pid))
+    ps = berth.run("ps", "--format", "json", cid, check=True)
+    assert nested_pid in json.loads(ps.stdout)
+    p = berth.run("delete", "--force", cid)
+    assert p.returncode == 0, p.stderr
+    assert wait_for(lambda: not os.path.exists(f"/proc/{nested_pid}") or
+                    read(f"/proc/{nested_pid}/stat").split(")")[1].split()[0] == "Z")
+    assert not os.path.exists(f"{CG}/pids{path}")
