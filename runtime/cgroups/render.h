@@ -31,6 +31,10 @@ struct FileWrite {
   std::vector<FileValue> candidates;
   std::string field;      // the config field, for errors: linux.resources.memory.limit
   bool optional = false;  // silently skipped when no candidate file exists
+  // A period written before its quota/runtime can be refused (EINVAL) while
+  // the old quota over the new period exceeds what the parent allows: then
+  // the next write goes first and this one is retried (runc does the same).
+  bool retry_after_next = false;
 };
 
 // What the v1 renderer needs to know about the live cgroup.

@@ -23,6 +23,8 @@ class V1Writes {
   void AddChoice(std::string controller, std::vector<FileValue> candidates, std::string field) {
     out_.push_back({std::move(controller), std::move(candidates), absl::StrCat(kField, field)});
   }
+  // Marks the write just added as one to retry after the next (see FileWrite).
+  void RetryAfterNext(bool has_next) { out_.back().retry_after_next = has_next; }
   std::vector<FileWrite> Take() { return std::move(out_); }
 
  private:
@@ -95,11 +97,15 @@ void RenderMemory(const spec::MemoryResources& m, const V1Context& ctx, V1Writes
 void RenderCpu(const spec::CpuResources& c, V1Writes* w) {
   if (NonZero(c.shares)) w->Add("cpu", "cpu.shares", absl::StrCat(*c.shares), "cpu.shares");
   // The period first: a quota is checked against it.
-  if (NonZero(c.period)) w->Add("cpu", "cpu.cfs_period_us", absl::StrCat(*c.period), "cpu.period");
+  if (NonZero(c.period)) {
+    w->Add("cpu", "cpu.cfs_period_us", absl::StrCat(*c.period), "cpu.period");
+    w->RetryAfterNext(NonZero(c.quota));
+  }
   if (NonZero(c.quota)) w->Add("cpu", "cpu.cfs_quota_us", absl::StrCat(*c.quota), "cpu.quota");
   if (c.burst) w->Add("cpu", "cpu.cfs_burst_us", absl::StrCat(*c.burst), "cpu.burst");
   if (NonZero(c.realtime_period)) {
     w->Add("cpu", "cpu.rt_period_us", absl::StrCat(*c.realtime_period), "cpu.realtimePeriod");
+    w->RetryAfterNext(NonZero(c.realtime_runtime));
   }
   if (NonZero(c.realtime_runtime)) {
     w->Add("cpu", "cpu.rt_runtime_us", absl::StrCat(*c.realtime_runtime), "cpu.realtimeRuntime");

@@ -730,3 +730,29 @@ def test_processes_in_the_containers_own_subcgroups_are_killed_and_removed(berth
     assert wait_for(lambda: not os.path.exists(f"/proc/{nested_pid}") or
                     read(f"/proc/{nested_pid}/stat").split(")")[1].split()[0] == "Z")
     assert not os.path.exists(f"{CG}/pids{path}")
+
+
+def test_cpu_period_refused_before_the_quota_is_retried_after_it(berth):
+    # Under a parent limited to half a CPU, going from 40000/100000 to
+    # 20000/50000 fails if the period is written first (40000/50000 > 0.5):
+    # the kernel says EINVAL, and the quota must go first (as runc does).
+    cid = berth.new_id()
+    parent = f"{CG}/cpu/berth-cpuq-{cid}"
+    os.mkdir(parent)
+    try:
+        with open(f"{parent}/cpu.cfs_quota_us", "w") as f:
+            f.write("50000")
+        set_config(berth, ["sleep", "1000"], {"cpu": {"quota": 40000, "period": 100000}},
+                   f"/berth-cpuq-{cid}/{cid}")
+        berth.run("create", "--bundle", berth.bundle, cid, check=True)
+        p = berth.run("update", "--cpu-period", "50000", "--cpu-quota", "20000", cid)
+        assert p.returncode == 0, p.stderr
+        assert read(f"{parent}/{cid}/cpu.cfs_period_us") == "50000"
+        assert read(f"{parent}/{cid}/cpu.cfs_quota_us") == "20000"
+        berth.run("delete", "--force", cid, check=True)
+    finally:
+        berth.run("delete", "--force", cid)
+        for ctrl in os.listdir(CG):
+            d = f"{CG}/{ctrl}/berth-cpuq-{cid}"
+            if os.path.isdir(d):
+                os.rmdir(d)
