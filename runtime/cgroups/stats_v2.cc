@@ -43,6 +43,10 @@ void ReadMemory(const std::string& dir, MemoryStats* m) {
   m->swap.limit = ReadLimit(dir, "memory.swap.max", kUnlimited);
   m->swap.max = ReadLimit(dir, "memory.swap.peak", 0);
   m->swap.failcnt = ParseFlatKeyed(Read(dir, "memory.swap.events"))["max"];
+  // v1 reports "swap" as memory+swap (memsw); runc keeps that meaning on v2,
+  // and so do callers reading events --stats.
+  m->swap.usage += m->usage.usage;
+  if (m->swap.limit != kUnlimited && m->usage.limit != kUnlimited) m->swap.limit += m->usage.limit;
 }
 
 void ReadPids(const std::string& dir, PidsStats* p) {

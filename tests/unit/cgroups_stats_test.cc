@@ -1,5 +1,9 @@
 // Statistics files and the `events` JSON that containerd decodes.
+#include <stdlib.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -12,6 +16,39 @@ namespace berth::cgroups {
 namespace {
 
 using Numbers = std::vector<uint64_t>;
+
+// A fake cgroup2 directory of plain files.
+std::string FakeCgroup(const std::vector<std::pair<std::string, std::string>>& files) {
+  char dir[] = "/tmp/berth-stats-XXXXXX";
+  REQUIRE(mkdtemp(dir) != nullptr);
+  for (const auto& [name, content] : files) std::ofstream(std::string(dir) + "/" + name) << content;
+  return dir;
+}
+
+TEST_CASE("v2 stats: files read, swap reported as memory+swap like v1", "[cgroups][stats]") {
+  std::string dir = FakeCgroup({{"memory.current", "100\n"},
+                                {"memory.max", "1000\n"},
+                                {"memory.swap.current", "5\n"},
+                                {"memory.swap.max", "50\n"},
+                                {"memory.stat", "anon 60\nfile 40\n"},
+                                {"cpu.stat", "usage_usec 7\nuser_usec 4\nsystem_usec 3\n"},
+                                {"pids.current", "3\n"},
+                                {"pids.max", "max\n"}});
+  Stats s = ReadStatsV2(dir);
+  CHECK(s.memory.usage.usage == 100);
+  CHECK(s.memory.usage.limit == 1000);
+  CHECK(s.memory.cache == 40);
+  CHECK(s.memory.swap.usage == 105);
+  CHECK(s.memory.swap.limit == 1050);
+  CHECK(s.cpu.usage.total == 7000);
+  CHECK(s.cpu.usage.kernel == 3000);
+  CHECK(s.pids.current == 3);
+  CHECK(s.pids.limit == 0);  // max: unlimited
+  std::ofstream(dir + "/memory.swap.max") << "max\n";
+  CHECK(ReadStatsV2(dir).memory.swap.limit > (uint64_t{1} << 62));  // unlimited stays unlimited
+  std::string rm = "rm -rf " + dir;
+  CHECK(system(rm.c_str()) == 0);
+}
 
 TEST_CASE("flat keyed files", "[cgroups][stats]") {
   auto m = ParseFlatKeyed("cache 4096\nrss 8192\nbogus\nweird x\n\n");
