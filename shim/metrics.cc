@@ -152,8 +152,12 @@ std::string V2(const json::Value& d) {
   ms->set_pgmajfault(Raw(mem, "pgmajfault"));
   ms->set_usage(U(mem.Get("usage"), "usage"));
   ms->set_usage_limit(U(mem.Get("usage"), "limit"));
-  ms->set_swap_usage(U(mem.Get("swap"), "usage"));
-  ms->set_swap_limit(U(mem.Get("swap"), "limit"));
+  // runc's JSON (and berth's) reports swap as memory+swap, as on v1; the v2
+  // metrics carry swap alone.
+  uint64_t usage = U(mem.Get("usage"), "usage"), limit = U(mem.Get("usage"), "limit");
+  uint64_t swap_usage = U(mem.Get("swap"), "usage"), swap_limit = U(mem.Get("swap"), "limit");
+  ms->set_swap_usage(swap_usage >= usage ? swap_usage - usage : swap_usage);
+  ms->set_swap_limit(swap_limit >= limit && swap_limit != UINT64_MAX ? swap_limit - limit : swap_limit);
   for (const auto& [size, h] : d.Get("hugetlb").Members()) {
     auto* stat = m.add_hugetlb();
     stat->set_pagesize(size);

@@ -22,7 +22,7 @@ constexpr char kStats[] = R"({"type":"stats","id":"c","data":{
   "cpu":{"usage":{"total":5000,"percpu":[3000,2000],"kernel":1000,"user":4000},
          "throttling":{"periods":3,"throttledPeriods":1,"throttledTime":700}},
   "memory":{"cache":11,"usage":{"limit":1048576,"usage":4096,"max":8192,"failcnt":2},
-            "swap":{"limit":0,"failcnt":0},"kernel":{"limit":0,"failcnt":0},
+            "swap":{"limit":2097152,"usage":5096,"failcnt":0},"kernel":{"limit":0,"failcnt":0},
             "kernelTCP":{"limit":0,"failcnt":0},
             "raw":{"rss":123,"total_rss":456,"pgfault":9,"anon":77,"file":88}},
   "pids":{"current":4,"limit":100},
@@ -127,6 +127,8 @@ TEST_CASE("metrics: cgroup v2 metrics in microseconds", "[shim]") {
   CHECK(m.memory().anon() == 77);
   CHECK(m.memory().usage() == 4096);
   CHECK(m.memory().usage_limit() == 1048576);
+  CHECK(m.memory().swap_usage() == 1000);      // 5096 memory+swap - 4096 memory
+  CHECK(m.memory().swap_limit() == 1048576);   // 2 MiB memory+swap - 1 MiB memory
   CHECK(m.pids().current() == 4);
 }
 
