@@ -1,6 +1,8 @@
 #include "lib/event_loop.h"
 
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <climits>
@@ -22,7 +24,39 @@ uint64_t Pack(int fd, uint32_t generation) {
 absl::StatusOr<EventLoop> EventLoop::Create() {
   UniqueFd epoll(::epoll_create1(EPOLL_CLOEXEC));
   if (!epoll.valid()) return ErrnoError("epoll_create1");
-  return EventLoop(std::move(epoll));
+  auto posted = std::make_unique<PostQueue>();
+  posted->wake = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!posted->wake.valid()) return ErrnoError("eventfd");
+  EventLoop loop(std::move(epoll), std::move(posted));
+  PostQueue* queue = loop.posted_.get();
+  BERTH_RETURN_IF_ERROR(loop.Add(queue->wake.get(), EPOLLIN, [queue](uint32_t) { queue->RunPosted(); }));
+  return loop;
+}
+
+void EventLoop::Post(std::function<void()> work) {
+  bool was_empty;
+  {
+    std::lock_guard<std::mutex> lock(posted_->mu);
+    was_empty = posted_->work.empty();
+    posted_->work.push_back(std::move(work));
+  }
+  if (was_empty) {
+    uint64_t one = 1;
+    // Cannot fail short of a counter overflow; a missed wake-up is impossible
+    // while the counter is non-zero.
+    (void)!::write(posted_->wake.get(), &one, sizeof one);
+  }
+}
+
+void EventLoop::PostQueue::RunPosted() {
+  uint64_t count;
+  (void)!::read(wake.get(), &count, sizeof count);
+  std::vector<std::function<void()>> batch;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    batch.swap(work);
+  }
+  for (std::function<void()>& w : batch) w();
 }
 
 absl::Status EventLoop::Add(int fd, uint32_t events, FdCallback callback) {

@@ -1,6 +1,7 @@
 // A single-threaded epoll loop: fd readiness callbacks and one-shot timers.
 // berth-shim runs everything (ttrpc, child reaping, stdio copying) on one of
-// these, so each shim is exactly one thread.
+// these, so each shim is exactly one thread. berthd's gRPC threads hand work
+// to its loop with Post(), the only member safe to call from another thread.
 #pragma once
 
 #include <sys/epoll.h>
@@ -9,6 +10,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <vector>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -48,6 +51,11 @@ class EventLoop {
   absl::Status Run();
   void Stop();
 
+  // Thread-safe: runs `work` on the loop's thread, soon, in the order posted
+  // (an eventfd wakes the loop). Work posted after the loop is destroyed is
+  // never run.
+  void Post(std::function<void()> work);
+
  private:
   // One Add(). Shared so that Remove() from inside the callback does not
   // destroy the function being run. `generation` tells a stale epoll event
@@ -57,12 +65,23 @@ class EventLoop {
     FdCallback callback;
   };
 
-  explicit EventLoop(UniqueFd epoll) : epoll_(std::move(epoll)) {}
+  // Heap-held so that the loop stays movable and the eventfd's callback
+  // keeps a stable pointer.
+  struct PostQueue {
+    UniqueFd wake;  // eventfd
+    std::mutex mu;
+    std::vector<std::function<void()>> work;
+    void RunPosted();
+  };
+
+  EventLoop(UniqueFd epoll, std::unique_ptr<PostQueue> posted)
+      : epoll_(std::move(epoll)), posted_(std::move(posted)) {}
   void Dispatch(uint64_t data, uint32_t events);
   int TimeoutMs() const;
   void RunDueTimers();
 
   UniqueFd epoll_;
+  std::unique_ptr<PostQueue> posted_;
   absl::flat_hash_map<int, std::shared_ptr<Watch>> watches_;
   uint32_t next_generation_ = 1;
   // Ordered by deadline, then by id (creation order); deadlines_ finds a

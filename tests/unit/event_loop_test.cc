@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace berth {
@@ -239,3 +240,38 @@ TEST_CASE("EventLoop Run can be run again after Stop", "[event_loop]") {
 
 }  // namespace
 }  // namespace berth
+
+TEST_CASE("EventLoop::Post runs work from other threads on the loop's thread, in order") {
+  auto loop = berth::EventLoop::Create();
+  REQUIRE(loop.ok());
+  std::vector<int> seen;
+  std::thread::id loop_thread = std::this_thread::get_id();
+  bool all_on_loop = true;
+  constexpr int kThreads = 4;
+  constexpr int kEach = 500;
+  std::vector<std::thread> posters;
+  for (int t = 0; t < kThreads; ++t) {
+    posters.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        loop->Post([&, t, i] {
+          if (std::this_thread::get_id() != loop_thread) all_on_loop = false;
+          seen.push_back(t * kEach + i);
+          if (seen.size() == kThreads * kEach) loop->Stop();
+        });
+      }
+    });
+  }
+  REQUIRE(loop->Run().ok());
+  for (std::thread& p : posters) p.join();
+  CHECK(all_on_loop);
+  REQUIRE(seen.size() == kThreads * kEach);
+  // Each poster's work ran in the order it was posted.
+  for (int t = 0; t < kThreads; ++t) {
+    int last = -1;
+    for (int v : seen) {
+      if (v / kEach != t) continue;
+      CHECK(v > last);
+      last = v;
+    }
+  }
+}
