@@ -5,6 +5,8 @@
 
 #include "absl/time/clock.h"
 #include "containerd_shim.pb.h"
+#include "absl/strings/str_cat.h"
+#include "lib/shim_api.h"
 #include "lib/file_util.h"
 #include "lib/proc.h"
 #include "shim/commands.h"
@@ -24,8 +26,8 @@ int DeleteCommand(const ShimFlags& flags) {
     std::fprintf(stderr, "berth-shim: delete %s: %s\n", flags.id.c_str(),
                  std::string(st.message()).c_str());
   }
-  UnmountAll(bundle + "/rootfs");
-  absl::StatusOr<pid_t> pid = proc::ReadPidFile(bundle + "/init.pid");
+  UnmountAll(absl::StrCat(bundle, "/", shim_api::kRootfsDir));
+  absl::StatusOr<pid_t> pid = proc::ReadPidFile(absl::StrCat(bundle, "/", shim_api::kInitPidFile));
   containerd::task::v2::DeleteResponse resp;
   resp.set_pid(pid.ok() ? static_cast<uint32_t>(*pid) : 0);
   resp.set_exit_status(128 + 9);  // what containerd reports for a container whose shim died

@@ -1,17 +1,24 @@
 #include "shim/publisher.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "berth_pb.pb.h"
 #include "containerd_events.pb.h"
 #include "lib/log.h"
+#include "lib/shim_api.h"
 #include "shim/timestamp.h"
 
 namespace berth::shim {
 namespace {
 
-constexpr int kMaxAttempts = 5;
-constexpr absl::Duration kRetryDelay = absl::Seconds(1);
+// Retries start quickly (a receiver restarting is back in well under a
+// second) and settle at a cost of one connect attempt every few seconds.
+constexpr absl::Duration kFirstRetry = absl::Milliseconds(100);
+constexpr absl::Duration kMaxRetry = absl::Seconds(3);
+constexpr absl::Duration kForwardTimeout = absl::Seconds(5);
+constexpr char kExitTopic[] = "/tasks/exit";
 
 }  // namespace
 
@@ -24,8 +31,22 @@ void Publisher::Publish(absl::string_view topic, const google::protobuf::Message
   envelope->set_topic(std::string(topic));
   envelope->mutable_event()->set_type_url(event.GetTypeName());
   envelope->mutable_event()->set_value(event.SerializeAsString());
-  queue_.push_back({std::move(request), 0});
+  MakeRoom();
+  queue_.push_back(std::move(request));
   SendNext();
+}
+
+void Publisher::MakeRoom() {
+  if (queue_.size() < kMaxQueued) return;
+  // Never the one in flight (the front) and never an exit.
+  auto first = queue_.begin() + (in_flight_ ? 1 : 0);
+  auto victim = std::find_if(first, queue_.end(), [](const auto& r) {
+    return r.envelope().topic() != kExitTopic;
+  });
+  if (victim == queue_.end()) victim = first;
+  log::Warn(absl::StrCat("event queue full (", kMaxQueued, "): dropping the oldest ",
+                         victim->envelope().topic(), " event"));
+  queue_.erase(victim);
 }
 
 void Publisher::SendNext() {
@@ -33,34 +54,38 @@ void Publisher::SendNext() {
   if (!client_ || client_->closed()) {
     auto client = ttrpc::Client::Connect(loop_, address_);
     if (!client.ok()) {
-      log::Warn(absl::StrCat("publish events to ", address_, ": ", client.status().message()));
+      if (backoff_ == absl::ZeroDuration()) {
+        log::Warn(absl::StrCat("publish events to ", address_, ": ", client.status().message(),
+                               " (kept, retrying)"));
+      }
       RetryLater();
       return;
     }
     client_ = std::move(*client);
   }
   in_flight_ = true;
-  client_->Call("containerd.services.events.ttrpc.v1.Events", "Forward",
-                queue_.front().request, [this](absl::StatusOr<std::string> answer) {
-                  in_flight_ = false;
-                  if (answer.ok()) {
-                    queue_.pop_front();
-                    SendNext();
-                  } else {
-                    log::Warn(absl::StrCat("forward event: ", answer.status().message()));
-                    RetryLater();
-                  }
-                });
+  client_->Call(
+      shim_api::kEventsService, shim_api::kForwardMethod, queue_.front(),
+      [this](absl::StatusOr<std::string> answer) {
+        in_flight_ = false;
+        if (answer.ok()) {
+          backoff_ = absl::ZeroDuration();
+          queue_.pop_front();
+          SendNext();
+        } else {
+          log::Warn(absl::StrCat("forward event: ", answer.status().message(), " (kept, retrying)"));
+          client_.reset();
+          RetryLater();
+        }
+      },
+      kForwardTimeout);
 }
 
 void Publisher::RetryLater() {
-  if (!queue_.empty() && ++queue_.front().attempts >= kMaxAttempts) {
-    log::Error("dropping an event containerd did not take after several attempts");
-    queue_.pop_front();
-  }
   if (queue_.empty() || retry_scheduled_) return;
+  backoff_ = backoff_ == absl::ZeroDuration() ? kFirstRetry : std::min(backoff_ * 2, kMaxRetry);
   retry_scheduled_ = true;
-  loop_->After(kRetryDelay, [this] {
+  loop_->After(backoff_, [this] {
     retry_scheduled_ = false;
     SendNext();
   });

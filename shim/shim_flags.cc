@@ -35,6 +35,7 @@ absl::StatusOr<ShimFlags> ParseShimFlags(int argc, char** argv) {
                           : arg == "id"             ? &f.id
                           : arg == "bundle"         ? &f.bundle
                           : arg == "socket"         ? &f.socket
+                          : arg == "socket-dir"     ? &f.socket_dir
                                                     : nullptr;
     if (target == nullptr) return absl::InvalidArgumentError(absl::StrCat("unknown flag -", arg));
     if (!has_value) {

@@ -1,6 +1,8 @@
 // The command line containerd 1.6 gives a runtime v2 shim:
 //   containerd-shim-berth-v2 -namespace NS -address ADDR -publish-binary BIN
 //       -id ID [-bundle PATH] [-debug] [-socket PATH] {start|delete|<serve>}
+// berthd adds -socket-dir DIR: where `start` makes the shim's socket
+// (default: containerd's /run/containerd/s).
 // Go's flag syntax: -name value, --name value, -name=value.
 #pragma once
 
@@ -17,6 +19,7 @@ struct ShimFlags {
   std::string id;
   std::string bundle;          // default: the working directory
   std::string socket;          // serve: listen here instead of on fd 3
+  std::string socket_dir = "/run/containerd/s";  // start: where the socket goes
   bool debug = false;
   bool version = false;
   std::string action;          // "start", "delete", or "" to serve

@@ -20,6 +20,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "berth_pb.pb.h"
+#include "lib/shim_api.h"
 #include "lib/errors.h"
 #include "lib/file_util.h"
 #include "lib/unique_fd.h"
@@ -31,10 +32,6 @@ extern char** environ;
 namespace berth::shim {
 namespace {
 
-// Where containerd's own shims put their sockets (a short path: sun_path
-// holds 108 bytes, bundle paths are longer).
-constexpr char kSocketDir[] = "/run/containerd/s";
-
 // A stable name per (containerd, namespace, container): FNV-1a, enough to
 // keep names apart; a collision is caught by bind() and reported.
 std::string SocketPath(const ShimFlags& f) {
@@ -42,13 +39,27 @@ std::string SocketPath(const ShimFlags& f) {
   for (char c : absl::StrCat(f.address, "/", f.ns, "/", f.id)) {
     h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
   }
-  return absl::StrFormat("%s/berth-%016x", kSocketDir, h);
+  return absl::StrFormat("%s/berth-%016x", f.socket_dir, h);
 }
 
-absl::StatusOr<UniqueFd> Listen(const std::string& path) {
-  if (mkdir("/run/containerd", 0711) != 0 && errno != EEXIST) return ErrnoError("mkdir /run/containerd");
-  if (mkdir(kSocketDir, 0711) != 0 && errno != EEXIST) return ErrnoError(absl::StrCat("mkdir ", kSocketDir));
+// The socket directory (containerd's /run/containerd/s by default, short
+// because sun_path holds 108 bytes) and its parent, made if missing.
+absl::Status MakeSocketDir(const std::string& dir) {
+  std::string parent(dir.substr(0, dir.rfind('/')));
+  for (const std::string& d : {parent, dir}) {
+    if (d.empty()) continue;
+    if (mkdir(d.c_str(), 0711) != 0 && errno != EEXIST) return ErrnoError(absl::StrCat("mkdir ", d));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<UniqueFd> Listen(const std::string& dir, const std::string& path) {
+  BERTH_RETURN_IF_ERROR(MakeSocketDir(dir));
   struct sockaddr_un addr = {};
+  if (path.size() >= sizeof addr.sun_path) {
+    return absl::InvalidArgumentError(absl::StrCat("shim socket ", path, ": path too long (at most ",
+                                                   sizeof addr.sun_path - 1, " bytes)"));
+  }
   addr.sun_family = AF_UNIX;
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
   for (int attempt = 0; attempt < 2; ++attempt) {
@@ -152,9 +163,9 @@ int StartCommand(const ShimFlags& flags) {
     std::fprintf(stderr, "berth-shim start: %s\n", std::string(st.message()).c_str());
     return 1;
   };
-  absl::StatusOr<UniqueFd> listener = Listen(path);
+  absl::StatusOr<UniqueFd> listener = Listen(flags.socket_dir, path);
   if (!listener.ok()) return fail(listener.status());
-  absl::Status st = WriteFileAtomic(bundle + "/address", address, 0600);
+  absl::Status st = WriteFileAtomic(absl::StrCat(bundle, "/", shim_api::kAddressFile), address, 0600);
   absl::StatusOr<pid_t> pid = st.ok() ? SpawnServer(flags, listener->get()) : absl::StatusOr<pid_t>(st);
   if (!pid.ok()) {
     unlink(path.c_str());
@@ -166,7 +177,7 @@ int StartCommand(const ShimFlags& flags) {
     if (options.ok() && !options->shim_cgroup().empty()) st = JoinCgroup(options->shim_cgroup(), *pid);
   }
   if (st.ok()) st = AdjustOomScore(*pid);
-  if (st.ok()) st = WriteFileAtomic(bundle + "/shim.pid", absl::StrCat(*pid), 0600);
+  if (st.ok()) st = WriteFileAtomic(absl::StrCat(bundle, "/", shim_api::kShimPidFile), absl::StrCat(*pid), 0600);
   if (!st.ok()) {
     kill(*pid, SIGKILL);
     unlink(path.c_str());

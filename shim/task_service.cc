@@ -11,6 +11,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "containerd_events.pb.h"
+#include "lib/shim_api.h"
 #include "lib/errors.h"
 #include "lib/file_util.h"
 #include "lib/json_tree.h"
@@ -28,7 +29,7 @@ namespace v2 = containerd::task::v2;
 using containerd::v1::types::Status;
 
 constexpr char kVersion[] = "berth-shim 0.1.0";
-constexpr char kTaskService[] = "containerd.task.v2.Task";
+using shim_api::kTaskService;
 
 // Registers `method`, parsing its request type before calling the member.
 template <typename Request>
@@ -48,7 +49,7 @@ void Route(ttrpc::Server* server, const char* method, TaskService* self,
 // A config without its own pid namespace shares the host's (or another
 // container's): its processes do not die with the init, so the shim kills them.
 bool SharesPidNamespace(const std::string& bundle) {
-  absl::StatusOr<std::string> text = ReadFile(bundle + "/config.json");
+  absl::StatusOr<std::string> text = ReadFile(absl::StrCat(bundle, "/", shim_api::kConfigFile));
   if (!text.ok()) return false;
   auto doc = json::Document::Parse(*text, "config.json");
   if (!doc.ok()) return false;
@@ -157,7 +158,7 @@ absl::Status TaskService::CreateInit(const v2::CreateTaskRequest& r, pid_t* pid)
   init_ = std::make_unique<Process>();
   init_->stdio = {r.stdin(), r.stdout(), r.stderr(), r.terminal()};
 
-  std::string rootfs = bundle_ + "/rootfs";
+  std::string rootfs = absl::StrCat(bundle_, "/", shim_api::kRootfsDir);
   BERTH_ASSIGN_OR_RETURN(int mounted, MountRootfs(r.rootfs(), rootfs));
   rootfs_mounts_.assign(static_cast<size_t>(mounted), rootfs);
 
@@ -166,7 +167,7 @@ absl::Status TaskService::CreateInit(const v2::CreateTaskRequest& r, pid_t* pid)
   if (r.terminal()) {
     BERTH_ASSIGN_OR_RETURN(console, ConsoleSocket::Create());
   }
-  std::string pid_file = bundle_ + "/init.pid";
+  std::string pid_file = absl::StrCat(bundle_, "/", shim_api::kInitPidFile);
   BERTH_RETURN_IF_ERROR(runtime_->Create(id_, bundle_, pid_file, console ? console->path() : "",
                                          options_.no_pivot_root(), options_.no_new_keyring(),
                                          init_->io->ChildStdio()));
