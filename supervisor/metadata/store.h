@@ -125,6 +125,10 @@ class Store {
 
  private:
   explicit Store(sqlite3* db, uint64_t max_events) : db_(db), max_events_(max_events) {}
+  // Creates namespace `name` (no labels) unless it exists.
+  absl::Status EnsureNamespace(const std::string& name);
+  // last_seq_ from the meta table.
+  absl::Status LoadLastEventSeq();
 
   sqlite3* db_;
   uint64_t max_events_;

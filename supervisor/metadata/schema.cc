@@ -1,0 +1,151 @@
+#include "supervisor/metadata/schema.h"
+
+#include <iterator>
+
+#include "absl/strings/str_cat.h"
+#include "supervisor/metadata/sqlite_util.h"
+
+namespace berth::supervisor {
+namespace {
+
+// migrations[i] takes a database from version i to version i + 1. Append
+// new ones; never edit a released one. Constant SQL only: no values in here.
+//
+// Times are int64 nanoseconds since the Unix epoch; labels are a JSON object
+// of strings; booleans are 0/1. STRICT tables make sqlite check the types.
+constexpr const char* kMigrations[] = {
+    // 1: the initial schema.
+    R"sql(
+CREATE TABLE meta (
+  key TEXT PRIMARY KEY NOT NULL,
+  value ANY
+) STRICT;
+-- The newest event seq ever assigned: seqs are never reused, even once the
+-- log has been trimmed to nothing.
+INSERT INTO meta (key, value) VALUES ('last_event_seq', 0);
+
+CREATE TABLE namespaces (
+  name TEXT PRIMARY KEY NOT NULL,
+  labels TEXT NOT NULL DEFAULT '{}',
+  created_at INTEGER NOT NULL
+) STRICT;
+
+-- Kubernetes CRI pod sandboxes (not used yet). containers.sandbox_id names
+-- one by convention; '' means none, so there is no foreign key.
+CREATE TABLE sandboxes (
+  ns TEXT NOT NULL REFERENCES namespaces (name),
+  id TEXT NOT NULL,
+  name TEXT,
+  labels TEXT NOT NULL DEFAULT '{}',
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (ns, id),
+  UNIQUE (ns, name)
+) STRICT;
+
+CREATE TABLE containers (
+  ns TEXT NOT NULL REFERENCES namespaces (name),
+  id TEXT NOT NULL,
+  name TEXT,  -- NULL when unnamed, so unnamed containers do not collide
+  labels TEXT NOT NULL DEFAULT '{}',
+  spec_json TEXT NOT NULL,
+  rootfs_path TEXT NOT NULL,
+  rootfs_read_only INTEGER NOT NULL CHECK (rootfs_read_only IN (0, 1)),
+  runtime TEXT NOT NULL,
+  sandbox_id TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (ns, id),
+  UNIQUE (ns, name)
+) STRICT;
+CREATE INDEX containers_by_sandbox ON containers (ns, sandbox_id) WHERE sandbox_id != '';
+
+CREATE TABLE tasks (
+  ns TEXT NOT NULL,
+  container_id TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  pid INTEGER NOT NULL,
+  shim_pid INTEGER NOT NULL,
+  shim_address TEXT NOT NULL,
+  bundle TEXT NOT NULL,
+  attach INTEGER NOT NULL CHECK (attach IN (0, 1)),
+  stdin_open INTEGER NOT NULL CHECK (stdin_open IN (0, 1)),
+  terminal INTEGER NOT NULL CHECK (terminal IN (0, 1)),
+  exit_status INTEGER NOT NULL,
+  exited_at INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  started_at INTEGER NOT NULL,
+  PRIMARY KEY (ns, container_id),
+  FOREIGN KEY (ns, container_id) REFERENCES containers (ns, id) ON DELETE CASCADE
+) STRICT;
+
+CREATE TABLE events (
+  seq INTEGER PRIMARY KEY,
+  timestamp INTEGER NOT NULL,
+  ns TEXT NOT NULL,
+  topic TEXT NOT NULL,
+  container_id TEXT NOT NULL,
+  exec_id TEXT NOT NULL,
+  pid INTEGER NOT NULL,
+  exit_status INTEGER NOT NULL,
+  exited_at INTEGER NOT NULL
+) STRICT;
+)sql",
+};
+
+absl::StatusOr<int> UserVersion(sqlite3* db) {
+  absl::StatusOr<sqlite::Statement> stmt =
+      sqlite::Statement::Prepare(db, "PRAGMA user_version", "read schema version");
+  if (!stmt.ok()) return stmt.status();
+  absl::StatusOr<bool> row = stmt->Step();
+  if (!row.ok()) return row.status();
+  return *row ? static_cast<int>(stmt->Int(0)) : 0;
+}
+
+// One migration, inside a transaction begun by the caller.
+absl::Status Apply(sqlite3* db, int to_version) {
+  // sqlite3_exec runs the several statements of a migration; the text is a
+  // constant, so nothing is interpolated into SQL.
+  char* message = nullptr;
+  int rc = sqlite3_exec(db, kMigrations[to_version - 1], nullptr, nullptr, &message);
+  if (rc != SQLITE_OK) {
+    absl::Status status =
+        absl::InternalError(absl::StrCat("schema migration to version ", to_version, ": ",
+                                         message != nullptr ? message : sqlite3_errstr(rc)));
+    sqlite3_free(message);
+    return status;
+  }
+  // PRAGMA takes no parameters; the version is this program's own integer.
+  return sqlite::Exec(db, absl::StrCat("PRAGMA user_version = ", to_version),
+                      "record schema version");
+}
+
+}  // namespace
+
+int LatestSchemaVersion() { return static_cast<int>(std::size(kMigrations)); }
+
+absl::Status MigrateSchema(sqlite3* db, const std::string& path) {
+  const int latest = LatestSchemaVersion();
+  for (;;) {
+    // BEGIN IMMEDIATE before reading the version: another process opening the
+    // same file at the same time waits instead of migrating it twice.
+    if (absl::Status s = sqlite::Exec(db, "BEGIN IMMEDIATE", "begin schema migration"); !s.ok())
+      return s;
+    absl::StatusOr<int> version = UserVersion(db);
+    absl::Status status = version.status();
+    if (status.ok() && *version > latest) {
+      status = absl::FailedPreconditionError(absl::StrCat(
+          "metadata database ", path, " has schema version ", *version,
+          ", newer than this berthd knows (", latest,
+          "): it was written by a newer berthd; run that version or restore an older backup"));
+    }
+    if (status.ok() && *version == latest) return sqlite::Exec(db, "COMMIT", "commit");
+    if (status.ok()) status = Apply(db, *version + 1);
+    if (status.ok()) status = sqlite::Exec(db, "COMMIT", "commit schema migration");
+    if (!status.ok()) {
+      if (sqlite3_get_autocommit(db) == 0) sqlite::Exec(db, "ROLLBACK", "rollback").IgnoreError();
+      return status;
+    }
+  }
+}
+
+}  // namespace berth::supervisor
