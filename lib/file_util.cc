@@ -61,6 +61,26 @@ absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, in
   return st;
 }
 
+absl::Status WriteFileDurable(const std::string& path, absl::string_view data, int mode) {
+  std::string tmp = absl::StrCat(path, ".tmp", ::getpid());
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+  if (!fd) return ErrnoError(absl::StrCat("create ", tmp));
+  absl::Status st = WriteAll(fd.get(), data);
+  if (st.ok() && ::fsync(fd.get()) != 0) st = ErrnoError(absl::StrCat("fsync ", tmp));
+  fd.reset();
+  if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    st = ErrnoError(absl::StrCat("rename to ", path));
+  }
+  if (!st.ok()) {
+    ::unlink(tmp.c_str());
+    return st;
+  }
+  std::string dir = path.substr(0, path.rfind('/') + 1);
+  UniqueFd dfd(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dfd && ::fsync(dfd.get()) != 0) return ErrnoError(absl::StrCat("fsync ", dir));
+  return absl::OkStatus();
+}
+
 absl::Status WriteExisting(const std::string& path, absl::string_view data) {
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
   if (!fd) return ErrnoError(absl::StrCat("open ", path));

@@ -13,6 +13,9 @@ absl::StatusOr<std::string> ReadFileAt(int dirfd, const std::string& name);
 // Writes `data` to a temp file next to `path`, fsync-free, then renames it
 // over `path`, so readers never see a partial file (pid files, state.json).
 absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, int mode = 0644);
+// The same, with the file and its directory fsynced: after a crash the file
+// is there whole, or the old one is (berthd's bundles).
+absl::Status WriteFileDurable(const std::string& path, absl::string_view data, int mode = 0644);
 // Writes `data` to an existing file (cgroup and /proc knobs) in one write(2).
 absl::Status WriteExisting(const std::string& path, absl::string_view data);
 absl::Status WriteAll(int fd, absl::string_view data);

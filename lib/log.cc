@@ -20,6 +20,8 @@ struct Sink {
   int fd = -1;  // the --log file, or -1
   Format format = Format::kText;
   bool debug = false;
+  std::string program = "berth";
+  Level stderr_level = Level::kWarning;
 };
 Sink& sink() {
   static Sink s;
@@ -64,6 +66,8 @@ absl::Status Init(absl::string_view file, Format format, bool debug) {
 }
 
 void SetFd(int fd) { sink().fd = fd; }
+void SetProgramName(absl::string_view name) { sink().program = std::string(name); }
+void SetStderrLevel(Level level) { sink().stderr_level = level; }
 int Fd() { return sink().fd; }
 bool DebugEnabled() { return sink().debug; }
 
@@ -93,10 +97,10 @@ void Write(Level level, absl::string_view msg) {
   }
   // Warnings and errors always reach the user's terminal as one plain line;
   // debug/info only when no log file was given and --debug is on.
-  if (level >= Level::kWarning || (s.fd < 0 && s.debug)) {
+  if (level >= s.stderr_level || (s.fd < 0 && s.debug)) {
     std::string line = level == Level::kError
-                           ? absl::StrCat("berth: ", msg, "\n")
-                           : absl::StrCat("berth: ", LevelName(level), ": ", msg, "\n");
+                           ? absl::StrCat(s.program, ": ", msg, "\n")
+                           : absl::StrCat(s.program, ": ", LevelName(level), ": ", msg, "\n");
     WriteAll(STDERR_FILENO, line);
   }
 }

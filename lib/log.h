@@ -18,6 +18,12 @@ enum class Format { kText, kJson };
 // always also written to stderr (unless stderr_for_errors is false).
 absl::Status Init(absl::string_view file, Format format, bool debug);
 
+// The name stderr lines start with ("berth" unless set), and the lowest
+// level that reaches stderr besides the log file (warnings unless set;
+// berthd, a daemon, logs from info up).
+void SetProgramName(absl::string_view name);
+void SetStderrLevel(Level level);
+
 // Redirects the sink to an already open fd (used after fork, before exec).
 void SetFd(int fd);
 int Fd();
