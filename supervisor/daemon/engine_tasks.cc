@@ -3,10 +3,13 @@
 // has answered; exits come from the shims' events.
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "berth_pb.pb.h"
 #include "lib/errors.h"
@@ -279,6 +282,13 @@ void Engine::CleanupShim(const std::string& ns, const std::string& id, std::stri
         absl::StatusOr<pid_t> shim =
             proc::ReadPidFile(absl::StrCat(cmd.bundle, "/", shim_api::kShimPidFile));
         if (shim.ok() && *shim > 1) kill(*shim, SIGKILL);
+        // A shim that died cannot remove its socket file.
+        absl::StatusOr<std::string> address =
+            ReadFile(absl::StrCat(cmd.bundle, "/", shim_api::kAddressFile));
+        if (address.ok()) {
+          std::string socket(absl::StripPrefix(absl::StripAsciiWhitespace(*address), "unix://"));
+          if (absl::StartsWith(socket, cmd.socket_dir + "/")) unlink(socket.c_str());
+        }
         if (!r.ok()) log::Warn(std::string(r.status().message()));
         fs::remove_all(cmd.bundle, ec);
         if (ec) log::Warn(absl::StrCat("remove ", cmd.bundle, ": ", ec.message()));
