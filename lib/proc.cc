@@ -1,5 +1,8 @@
 #include "lib/proc.h"
 
+#include <unistd.h>
+
+#include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -9,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "lib/errors.h"
 #include "lib/file_util.h"
 
 namespace berth::proc {
@@ -46,6 +50,14 @@ absl::StatusOr<pid_t> ReadPidFile(const std::string& path) {
     return absl::InternalError(absl::StrCat(path, ": not a pid: ", *text));
   }
   return pid;
+}
+
+absl::StatusOr<std::string> SelfExe() {
+  std::string path(PATH_MAX, '\0');
+  ssize_t n = ::readlink("/proc/self/exe", path.data(), path.size());
+  if (n <= 0) return ErrnoError("readlink /proc/self/exe");
+  path.resize(static_cast<size_t>(n));
+  return path;
 }
 
 }  // namespace berth::proc

@@ -26,4 +26,7 @@ bool IsSameLiveProcess(pid_t pid, uint64_t start_time);
 // A pid file as runtimes write them (decimal, trailing whitespace allowed).
 absl::StatusOr<pid_t> ReadPidFile(const std::string& path);
 
+// The path of the running executable (/proc/self/exe).
+absl::StatusOr<std::string> SelfExe();
+
 }  // namespace berth::proc

@@ -68,7 +68,9 @@ void Exchange(int in_fd, absl::string_view in, int out_fd, std::string* out, int
 
 }  // namespace
 
-bool SpawnResult::success() const { return WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0; }
+bool SpawnResult::success() const {
+  return WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0;
+}
 
 std::string SpawnResult::Describe() const {
   if (WIFEXITED(wait_status)) return absl::StrCat("exit status ", WEXITSTATUS(wait_status));

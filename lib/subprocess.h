@@ -21,9 +21,9 @@ struct SpawnOptions {
   // /dev/null unless mapped here or captured.
   std::map<int, int> fds;
   bool new_session = false;
-  std::string cwd;                // empty: the caller's
-  std::vector<std::string> env;   // empty: the caller's environment
-  std::string stdin_data;         // written to its stdin (then closed) when set
+  std::string cwd;               // empty: the caller's
+  std::vector<std::string> env;  // empty: the caller's environment
+  std::string stdin_data;        // written to its stdin (then closed) when set
   bool capture_stdout = false;
   bool capture_stderr = false;
 };

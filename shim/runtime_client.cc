@@ -17,9 +17,9 @@
 #include "lib/errors.h"
 #include "lib/file_util.h"
 #include "lib/json_tree.h"
+#include "lib/proc.h"
+#include "lib/subprocess.h"
 #include "lib/unique_fd.h"
-
-extern char** environ;
 
 namespace berth::shim {
 namespace {
@@ -29,31 +29,12 @@ std::string Basename(absl::string_view path) {
   return std::string(slash == absl::string_view::npos ? path : path.substr(slash + 1));
 }
 
-// Reads a pipe to its end.
-std::string ReadToEnd(int fd) {
-  std::string out;
-  char buf[16384];
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n > 0) {
-      out.append(buf, static_cast<size_t>(n));
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else {
-      return out;
-    }
-  }
-}
-
 }  // namespace
 
 std::string FindRuntimeBinary(const std::string& name) {
   if (name.find('/') != std::string::npos) return name;
-  char self[4096];
-  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n > 0) {
-    std::string dir(self, static_cast<size_t>(n));
-    dir.resize(dir.rfind('/') + 1);
+  if (absl::StatusOr<std::string> self = proc::SelfExe(); self.ok()) {
+    std::string dir = self->substr(0, self->rfind('/') + 1);
     if (access((dir + name).c_str(), X_OK) == 0) return dir + name;
   }
   const char* path = getenv("PATH");
@@ -73,55 +54,21 @@ absl::StatusOr<std::string> RuntimeClient::Run(const std::vector<std::string>& a
   }
   if (systemd_cgroup_) argv.push_back("--systemd-cgroup");
   argv.insert(argv.end(), args.begin(), args.end());
-  std::vector<char*> cargv;
-  for (std::string& a : argv) cargv.push_back(a.data());
-  cargv.push_back(nullptr);
-
-  UniqueFd null_fd(open("/dev/null", O_RDWR | O_CLOEXEC));
-  UniqueFd out_r, out_w;
-  if (capture) {
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) != 0) return ErrnoError("pipe");
-    out_r.reset(p[0]);
-    out_w.reset(p[1]);
-  }
-  int fds[3] = {stdio.in, capture ? out_w.get() : stdio.out, stdio.err};
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  for (int i = 0; i < 3; ++i) {
-    posix_spawn_file_actions_adddup2(&actions, fds[i] >= 0 ? fds[i] : null_fd.get(), i);
-  }
-  // The shim blocks SIGCHLD (signalfd) and ignores SIGPIPE; neither may reach
-  // the runtime, let alone the container it starts.
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, defaults;
-  sigemptyset(&none);
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGPIPE);
-  sigaddset(&defaults, SIGCHLD);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  pid_t pid = 0;
-  int err = posix_spawn(&pid, binary_.c_str(), &actions, &attr, cargv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (err != 0) return ErrnoError(err, absl::StrCat("start ", binary_));
-  out_w.reset();
-
-  std::string output = capture ? ReadToEnd(out_r.get()) : std::string();
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return ErrnoError(absl::StrCat("wait for ", binary_));
-  }
+  // The shim blocks SIGCHLD (signalfd) and ignores SIGPIPE; lib/subprocess
+  // resets both, so neither reaches the runtime, let alone its container.
+  SpawnOptions o;
+  o.fds = {{0, stdio.in}, {1, stdio.out}, {2, stdio.err}};
+  o.capture_stdout = capture;
+  BERTH_ASSIGN_OR_RETURN(SpawnResult r, RunProcess(argv, o));
+  std::string output = std::move(r.out);
+  int status = r.wait_status;
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return output;
 
   std::string what = WIFEXITED(status) ? absl::StrCat("exit status ", WEXITSTATUS(status))
                                        : absl::StrCat("killed by signal ", WTERMSIG(status));
   std::string logged = LastLoggedError();
-  return absl::UnknownError(absl::StrCat(Basename(binary_), " ", args.front(), " failed: ",
-                                         logged.empty() ? what : logged));
+  return absl::UnknownError(absl::StrCat(Basename(binary_), " ", args.front(),
+                                         " failed: ", logged.empty() ? what : logged));
 }
 
 std::string RuntimeClient::LastLoggedError() const {
@@ -145,7 +92,8 @@ absl::Status RuntimeClient::Create(absl::string_view id, absl::string_view bundl
                                    bool no_pivot, bool no_new_keyring, const CommandStdio& stdio) {
   std::vector<std::string> args = {"create", "--bundle", std::string(bundle), "--pid-file",
                                    std::string(pid_file)};
-  if (!console_socket.empty()) args.insert(args.end(), {"--console-socket", std::string(console_socket)});
+  if (!console_socket.empty())
+    args.insert(args.end(), {"--console-socket", std::string(console_socket)});
   if (no_pivot) args.push_back("--no-pivot");
   if (no_new_keyring) args.push_back("--no-new-keyring");
   args.push_back(std::string(id));
@@ -159,9 +107,10 @@ absl::Status RuntimeClient::Start(absl::string_view id) {
 absl::Status RuntimeClient::Exec(absl::string_view id, absl::string_view process_file,
                                  absl::string_view pid_file, absl::string_view console_socket,
                                  const CommandStdio& stdio) {
-  std::vector<std::string> args = {"exec", "--process", std::string(process_file), "--detach",
-                                   "--pid-file", std::string(pid_file)};
-  if (!console_socket.empty()) args.insert(args.end(), {"--console-socket", std::string(console_socket)});
+  std::vector<std::string> args = {"exec",     "--process",  std::string(process_file),
+                                   "--detach", "--pid-file", std::string(pid_file)};
+  if (!console_socket.empty())
+    args.insert(args.end(), {"--console-socket", std::string(console_socket)});
   args.push_back(std::string(id));
   return Run(args, stdio, false).status();
 }
@@ -194,7 +143,8 @@ absl::Status RuntimeClient::Update(absl::string_view id, absl::string_view resou
 }
 
 absl::StatusOr<std::vector<pid_t>> RuntimeClient::Ps(absl::string_view id) {
-  BERTH_ASSIGN_OR_RETURN(std::string out, Run({"ps", "--format", "json", std::string(id)}, {}, true));
+  BERTH_ASSIGN_OR_RETURN(std::string out,
+                         Run({"ps", "--format", "json", std::string(id)}, {}, true));
   BERTH_ASSIGN_OR_RETURN(auto doc, json::Document::Parse(out, "ps output"));
   std::vector<pid_t> pids;
   for (const json::Value& v : (*doc).root().Elements()) {

@@ -1,4 +1,5 @@
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
@@ -6,8 +7,6 @@
 #include <sys/statfs.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-#include <linux/magic.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -20,14 +19,14 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "berth_pb.pb.h"
-#include "lib/shim_api.h"
 #include "lib/errors.h"
 #include "lib/file_util.h"
+#include "lib/proc.h"
+#include "lib/shim_api.h"
+#include "lib/subprocess.h"
 #include "lib/unique_fd.h"
 #include "shim/commands.h"
 #include "shim/shim_options.h"
-
-extern char** environ;
 
 namespace berth::shim {
 namespace {
@@ -48,7 +47,8 @@ absl::Status MakeSocketDir(const std::string& dir) {
   std::string parent(dir.substr(0, dir.rfind('/')));
   for (const std::string& d : {parent, dir}) {
     if (d.empty()) continue;
-    if (mkdir(d.c_str(), 0711) != 0 && errno != EEXIST) return ErrnoError(absl::StrCat("mkdir ", d));
+    if (mkdir(d.c_str(), 0711) != 0 && errno != EEXIST)
+      return ErrnoError(absl::StrCat("mkdir ", d));
   }
   return absl::OkStatus();
 }
@@ -57,8 +57,8 @@ absl::StatusOr<UniqueFd> Listen(const std::string& dir, const std::string& path)
   BERTH_RETURN_IF_ERROR(MakeSocketDir(dir));
   struct sockaddr_un addr = {};
   if (path.size() >= sizeof addr.sun_path) {
-    return absl::InvalidArgumentError(absl::StrCat("shim socket ", path, ": path too long (at most ",
-                                                   sizeof addr.sun_path - 1, " bytes)"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "shim socket ", path, ": path too long (at most ", sizeof addr.sun_path - 1, " bytes)"));
   }
   addr.sun_family = AF_UNIX;
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
@@ -89,9 +89,9 @@ absl::Status JoinCgroup(const std::string& cgroup, pid_t pid) {
   if (statfs("/sys/fs/cgroup", &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC) {
     dirs.push_back("/sys/fs/cgroup");
   } else {
-    for (const char* h : {"cpu,cpuacct", "memory", "pids", "blkio", "devices", "freezer", "cpuset",
-                          "net_cls,net_prio", "perf_event", "hugetlb", "rdma", "misc", "systemd",
-                          "unified"}) {
+    for (const char* h :
+         {"cpu,cpuacct", "memory", "pids", "blkio", "devices", "freezer", "cpuset",
+          "net_cls,net_prio", "perf_event", "hugetlb", "rdma", "misc", "systemd", "unified"}) {
       dirs.push_back(absl::StrCat("/sys/fs/cgroup/", h));
     }
   }
@@ -116,42 +116,26 @@ absl::Status AdjustOomScore(pid_t pid) {
 }
 
 absl::StatusOr<pid_t> SpawnServer(const ShimFlags& f, int listener) {
-  char self[4096];
-  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n <= 0) return ErrnoError("readlink /proc/self/exe");
-  self[n] = '\0';
-  std::vector<std::string> args = {self, "-namespace", f.ns, "-id", f.id, "-address", f.address,
-                                   "-publish-binary", f.publish_binary};
+  BERTH_ASSIGN_OR_RETURN(std::string self, proc::SelfExe());
+  std::vector<std::string> args = {self,
+                                   "-namespace",
+                                   f.ns,
+                                   "-id",
+                                   f.id,
+                                   "-address",
+                                   f.address,
+                                   "-publish-binary",
+                                   f.publish_binary};
   if (f.debug) args.push_back("-debug");
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  UniqueFd null_fd(open("/dev/null", O_RDWR | O_CLOEXEC));
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  for (int i = 0; i < 3; ++i) posix_spawn_file_actions_adddup2(&actions, null_fd.get(), i);
-  posix_spawn_file_actions_adddup2(&actions, listener, 3);  // dup2 clears close-on-exec
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
+  SpawnOptions o;
+  o.fds = {{3, listener}};  // 0, 1, 2: /dev/null
   // Its own session: containerd's death (a signal to its process group)
   // must not reach the shim.
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
-  pid_t pid = 0;
-  int err = posix_spawn(&pid, self, &actions, &attr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (err != 0) return ErrnoError(err, "start the shim");
-  return pid;
+  o.new_session = true;
+  return Spawn(args, o);
 }
 
-std::string ReadStdin() {
-  std::string data;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(STDIN_FILENO, buf, sizeof buf)) > 0) data.append(buf, static_cast<size_t>(n));
-  return data;
-}
+std::string ReadStdin() { return ReadToEnd(STDIN_FILENO); }
 
 }  // namespace
 
@@ -165,8 +149,10 @@ int StartCommand(const ShimFlags& flags) {
   };
   absl::StatusOr<UniqueFd> listener = Listen(flags.socket_dir, path);
   if (!listener.ok()) return fail(listener.status());
-  absl::Status st = WriteFileAtomic(absl::StrCat(bundle, "/", shim_api::kAddressFile), address, 0600);
-  absl::StatusOr<pid_t> pid = st.ok() ? SpawnServer(flags, listener->get()) : absl::StatusOr<pid_t>(st);
+  absl::Status st =
+      WriteFileAtomic(absl::StrCat(bundle, "/", shim_api::kAddressFile), address, 0600);
+  absl::StatusOr<pid_t> pid =
+      st.ok() ? SpawnServer(flags, listener->get()) : absl::StatusOr<pid_t>(st);
   if (!pid.ok()) {
     unlink(path.c_str());
     return fail(pid.status());
@@ -174,10 +160,13 @@ int StartCommand(const ShimFlags& flags) {
   berth::pb::Any any;
   if (std::string opts = ReadStdin(); !opts.empty() && any.ParseFromString(opts)) {
     absl::StatusOr<ShimOptions> options = ParseOptions(any);
-    if (options.ok() && !options->shim_cgroup().empty()) st = JoinCgroup(options->shim_cgroup(), *pid);
+    if (options.ok() && !options->shim_cgroup().empty())
+      st = JoinCgroup(options->shim_cgroup(), *pid);
   }
   if (st.ok()) st = AdjustOomScore(*pid);
-  if (st.ok()) st = WriteFileAtomic(absl::StrCat(bundle, "/", shim_api::kShimPidFile), absl::StrCat(*pid), 0600);
+  if (st.ok())
+    st = WriteFileAtomic(absl::StrCat(bundle, "/", shim_api::kShimPidFile), absl::StrCat(*pid),
+                         0600);
   if (!st.ok()) {
     kill(*pid, SIGKILL);
     unlink(path.c_str());

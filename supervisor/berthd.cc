@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "lib/log.h"
+#include "lib/proc.h"
 #include "lib/version.h"
 #include "supervisor/daemon/api_server.h"
 #include "supervisor/daemon/config.h"
@@ -27,12 +28,9 @@ constexpr char kUsage[] =
 
 // The file called `name` beside this executable, else `name` (found on PATH).
 std::string Beside(const std::string& name) {
-  char self[4096];
-  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n <= 0) return name;
-  self[n] = '\0';
-  std::string dir(self);
-  dir = dir.substr(0, dir.rfind('/'));
+  absl::StatusOr<std::string> self = berth::proc::SelfExe();
+  if (!self.ok()) return name;
+  std::string dir = self->substr(0, self->rfind('/'));
   for (const std::string& candidate : {absl::StrCat(dir, "/", name),
                                        // The build tree: supervisor/berthd beside shim/, runtime/.
                                        absl::StrCat(dir, "/../shim/", name),

@@ -12,6 +12,7 @@
 #include "lib/errors.h"
 #include "lib/file_util.h"
 #include "lib/json_writer.h"
+#include "lib/subprocess.h"
 #include "lib/unique_fd.h"
 #include "runtime/cli/commands.h"
 #include "runtime/cli/container_cgroup.h"
@@ -23,35 +24,17 @@ namespace {
 
 // Runs ps(1) with `args` and returns what it printed.
 absl::StatusOr<std::string> RunPs(const std::vector<std::string>& args) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return ErrnoError("pipe");
-  UniqueFd out(fds[0]), in(fds[1]);
-  std::vector<char*> argv = {const_cast<char*>("ps")};
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = ::fork();
-  if (pid < 0) return ErrnoError("fork");
-  if (pid == 0) {
-    ::dup2(in.get(), STDOUT_FILENO);
-    ::execvp("ps", argv.data());
-    ::_exit(127);
+  std::vector<std::string> argv = {"ps"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  SpawnOptions o;
+  o.fds = {{2, STDERR_FILENO}};
+  o.capture_stdout = true;
+  BERTH_ASSIGN_OR_RETURN(SpawnResult r, RunProcess(argv, o));
+  if (!r.success()) {
+    return absl::InternalError(
+        absl::StrCat("ps ", absl::StrJoin(args, " "), " failed (", r.Describe(), "): ", r.out));
   }
-  in.reset();
-  std::string text;
-  char buf[8192];
-  ssize_t n;
-  while ((n = ::read(out.get(), buf, sizeof buf)) != 0) {
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
-    text.append(buf, static_cast<size_t>(n));
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return absl::InternalError(absl::StrCat("ps ", absl::StrJoin(args, " "), " failed: ", text));
-  }
-  return text;
+  return r.out;
 }
 
 // The header, then the lines whose PID column is one of `pids`.
