@@ -61,11 +61,16 @@ absl::StatusOr<UniqueFd> OpenInput(const std::string& uri) {
 
 absl::StatusOr<std::unique_ptr<ProcessIo>> ProcessIo::Open(EventLoop* loop,
                                                            const StdioPaths& paths, uid_t io_uid,
-                                                           gid_t io_gid) {
+                                                           gid_t io_gid, bool hold_stdin) {
   std::unique_ptr<ProcessIo> io(new ProcessIo(loop));
   io->terminal_ = paths.terminal;
   if (!paths.in.empty()) {
     BERTH_ASSIGN_OR_RETURN(io->client_in_, OpenInput(paths.in));
+    if (hold_stdin) {
+      std::string path(absl::StripPrefix(paths.in, "fifo://"));
+      io->client_in_hold_.reset(open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+      if (!io->client_in_hold_) return ErrnoError(absl::StrCat("hold stdin fifo ", path));
+    }
   }
   if (!paths.out.empty()) {
     BERTH_ASSIGN_OR_RETURN(io->client_out_, OpenOutput(paths.out));
@@ -162,6 +167,7 @@ void ProcessIo::StdinFinished() {
     stdin_timer_ = 0;
     in_pump_.reset();
     client_in_.reset();
+    client_in_hold_.reset();
     in_shim_.reset();  // the process reads end of file
     console_in_.reset();
   });

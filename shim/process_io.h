@@ -25,8 +25,12 @@ class ProcessIo {
  public:
   // Opens the client's ends; creates the pipes (no terminal). io_uid/io_gid
   // own the process's pipe ends (for containers in a user namespace).
+  // hold_stdin: the shim keeps a writer of the stdin FIFO open itself, so
+  // the process's stdin ends only with CloseIO, not when the client's writer
+  // goes away (berthd restarting).
   static absl::StatusOr<std::unique_ptr<ProcessIo>> Open(EventLoop* loop, const StdioPaths& paths,
-                                                         uid_t io_uid, gid_t io_gid);
+                                                         uid_t io_uid, gid_t io_gid,
+                                                         bool hold_stdin = false);
   ~ProcessIo();
 
   // What the runtime command gets as 0/1/2 (and passes to the process).
@@ -53,6 +57,7 @@ class ProcessIo {
   bool terminal_ = false;
   // Client side.
   UniqueFd client_in_, client_out_, client_err_;
+  UniqueFd client_in_hold_;  // a writer of the stdin FIFO, with hold_stdin
   // Process side: *_child are the ends the process gets; *_shim ours.
   UniqueFd in_child_, in_shim_, out_child_, out_shim_, err_child_, err_shim_;
   UniqueFd console_, console_in_;  // pty master, and a dup for the input direction

@@ -102,6 +102,7 @@ int Serve(const ShimFlags& flags) {
   Publisher publisher(&*loop, ttrpc_address ? ttrpc_address : "", flags.ns);
   TaskService service(&*loop, flags.ns, flags.id, bundle, &publisher);
   ttrpc::Server server(&*loop, std::move(*listener));
+  service.set_hold_stdin(flags.hold_stdin);
   service.Register(&server);
   if (absl::Status st = server.Start(); !st.ok()) return fail("serve", st);
 

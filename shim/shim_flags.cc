@@ -25,6 +25,10 @@ absl::StatusOr<ShimFlags> ParseShimFlags(int argc, char** argv) {
       arg = arg.substr(0, eq);
       has_value = true;
     }
+    if (arg == "hold-stdin") {
+      f.hold_stdin = !has_value || value == "true" || value == "1";
+      continue;
+    }
     if (arg == "debug" || arg == "v") {
       (arg == "debug" ? f.debug : f.version) = !has_value || value == "true" || value == "1";
       continue;

@@ -21,6 +21,7 @@ struct ShimFlags {
   std::string socket;          // serve: listen here instead of on fd 3
   std::string socket_dir = "/run/containerd/s";  // start: where the socket goes
   bool debug = false;
+  bool hold_stdin = false;     // berthd: stdin ends with CloseIO only (see ProcessIo)
   bool version = false;
   std::string action;          // "start", "delete", or "" to serve
 };

@@ -127,6 +127,7 @@ absl::StatusOr<pid_t> SpawnServer(const ShimFlags& f, int listener) {
                                    "-publish-binary",
                                    f.publish_binary};
   if (f.debug) args.push_back("-debug");
+  if (f.hold_stdin) args.push_back("-hold-stdin");
   SpawnOptions o;
   o.fds = {{3, listener}};  // 0, 1, 2: /dev/null
   // Its own session: containerd's death (a signal to its process group)

@@ -162,7 +162,7 @@ absl::Status TaskService::CreateInit(const v2::CreateTaskRequest& r, pid_t* pid)
   BERTH_ASSIGN_OR_RETURN(int mounted, MountRootfs(r.rootfs(), rootfs));
   rootfs_mounts_.assign(static_cast<size_t>(mounted), rootfs);
 
-  BERTH_ASSIGN_OR_RETURN(init_->io, ProcessIo::Open(loop_, init_->stdio, options_.io_uid(), options_.io_gid()));
+  BERTH_ASSIGN_OR_RETURN(init_->io, ProcessIo::Open(loop_, init_->stdio, options_.io_uid(), options_.io_gid(), hold_stdin_));
   std::optional<ConsoleSocket> console;
   if (r.terminal()) {
     BERTH_ASSIGN_OR_RETURN(console, ConsoleSocket::Create());
@@ -251,7 +251,7 @@ void TaskService::Start(ttrpc::Call call, const v2::StartRequest& r) {
 }
 
 absl::StatusOr<pid_t> TaskService::StartExec(Process& p) {
-  BERTH_ASSIGN_OR_RETURN(p.io, ProcessIo::Open(loop_, p.stdio, options_.io_uid(), options_.io_gid()));
+  BERTH_ASSIGN_OR_RETURN(p.io, ProcessIo::Open(loop_, p.stdio, options_.io_uid(), options_.io_gid(), hold_stdin_));
   std::optional<ConsoleSocket> console;
   if (p.stdio.terminal) {
     BERTH_ASSIGN_OR_RETURN(console, ConsoleSocket::Create());

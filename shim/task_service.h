@@ -52,6 +52,7 @@ class TaskService {
   bool shutdown_requested() const { return shutdown_; }
   // Returns freed heap memory to the kernel once the shim goes quiet.
   void TrimSoon();
+  void set_hold_stdin(bool hold) { hold_stdin_ = hold; }
 
  private:
   void Create(ttrpc::Call call, const containerd::task::v2::CreateTaskRequest& r);
@@ -93,6 +94,7 @@ class TaskService {
   bool shares_pid_namespace_ = false;  // kill every process when the init exits
   bool shutdown_ = false;
   bool trim_scheduled_ = false;
+  bool hold_stdin_ = false;
   std::function<void()> on_shutdown_;
 };
 

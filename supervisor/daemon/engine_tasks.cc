@@ -673,10 +673,24 @@ void Engine::CloseIO(const std::string& ns, const std::string& ref, const std::s
   if (!t.ok()) return done(t.status());
   absl::StatusOr<Process*> p = FindProcess(*t, exec_id);
   if (!p.ok()) return done(p.status());
-  // Closing berthd's end of the stdin FIFO is the end of file the shim
-  // passes on to the process.
-  if ((*p)->io) (*p)->io->CloseStdin();
-  done(Nothing{});
+  if (!(*p)->io) return done(Nothing{});
+  // The input berthd still holds goes into the FIFO first; then the shim
+  // (which holds a writer of its own) ends the process's stdin.
+  std::string id = (*t)->record.container_id;
+  (*p)->io->CloseStdin([this, ns, id, exec_id, done] {
+    absl::StatusOr<Task*> t = FindTask(ns, id);
+    if (!t.ok()) return done(t.status());
+    absl::StatusOr<ttrpc::TaskClient*> client = Client(*t);
+    if (!client.ok()) return done(client.status());
+    v2::CloseIORequest req;
+    req.set_id(id);
+    req.set_exec_id(exec_id);
+    req.set_stdin(true);
+    (*client)->CloseIO(req, Noting<berth::pb::Empty>(ns, id, [done](absl::StatusOr<berth::pb::Empty> r) {
+      if (!r.ok()) return done(r.status());
+      done(Nothing{});
+    }));
+  });
 }
 
 void Engine::Pause(const std::string& ns, const std::string& ref, Done<Nothing> done) {

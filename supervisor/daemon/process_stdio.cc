@@ -108,12 +108,21 @@ void ProcessStdio::FlushStdin() {
     loop_->Remove(in_.get());
     watching_in_ = false;
   }
-  if (!want && close_in_requested_ && in_) in_.reset();
+  if (!want && close_in_requested_) {
+    in_.reset();
+    if (flushed_) std::exchange(flushed_, nullptr)();
+  }
 }
 
-void ProcessStdio::CloseStdin() {
+void ProcessStdio::CloseStdin(std::function<void()> flushed) {
+  if (close_in_requested_) return;
   close_in_requested_ = true;
-  if (in_) FlushStdin();
+  flushed_ = std::move(flushed);
+  if (in_) {
+    FlushStdin();
+  } else if (flushed_) {
+    std::exchange(flushed_, nullptr)();
+  }
 }
 
 void ProcessStdio::Finish(uint32_t exit_status) {

@@ -6,6 +6,7 @@
 // blocked by berthd or by a slow client.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,8 +39,10 @@ class ProcessStdio {
   void Attach(std::shared_ptr<Attachment> a);
   // Queues input for the process; RESOURCE_EXHAUSTED past kMaxPendingStdin.
   absl::Status Write(std::string data);
-  // End of input: closes berthd's stdin end once the pending input is in.
-  void CloseStdin();
+  // End of input: closes berthd's stdin end once the pending input is in
+  // the FIFO, then runs `flushed` (which tells the shim: it holds a writer of
+  // its own, so that a berthd restart never ends the process's input).
+  void CloseStdin(std::function<void()> flushed);
   // The process exited: reads what its output FIFOs still hold, then tells
   // every client the exit status and lets them go.
   void Finish(uint32_t exit_status);
@@ -57,6 +60,7 @@ class ProcessStdio {
   UniqueFd in_, out_, err_;
   std::string pending_in_;
   bool close_in_requested_ = false;
+  std::function<void()> flushed_;
   bool watching_in_ = false;
   std::vector<std::shared_ptr<Attachment>> attached_;
 };

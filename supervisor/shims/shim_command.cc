@@ -14,7 +14,7 @@ namespace {
 std::vector<std::string> Argv(const ShimCommand& c, const char* action) {
   return {c.binary,     "-namespace", c.ns,         "-id",         c.id,
           "-address",   c.daemon_address, "-publish-binary", "berthd", "-bundle",
-          c.bundle,     "-socket-dir", c.socket_dir, action};
+          c.bundle,     "-socket-dir", c.socket_dir, "-hold-stdin", action};
 }
 
 SpawnOptions Options(const ShimCommand& c) {
