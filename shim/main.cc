@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "lib/version.h"
 #include "shim/commands.h"
 
 int main(int argc, char** argv) {
@@ -13,7 +14,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (flags->version) {
-    std::printf("%s:\n  Version:  %s\n", argv[0], BERTH_VERSION);
+    std::printf("%s:\n  Version:  %s\n", argv[0], berth::kVersion);
     return 0;
   }
   if (flags->ns.empty()) {

@@ -12,6 +12,7 @@
 #include "absl/time/clock.h"
 #include "containerd_events.pb.h"
 #include "lib/shim_api.h"
+#include "lib/version.h"
 #include "lib/errors.h"
 #include "lib/file_util.h"
 #include "lib/json_tree.h"
@@ -28,7 +29,6 @@ namespace {
 namespace v2 = containerd::task::v2;
 using containerd::v1::types::Status;
 
-constexpr char kVersion[] = "berth-shim 0.1.0";
 using shim_api::kTaskService;
 
 // Registers `method`, parsing its request type before calling the member.
@@ -531,7 +531,7 @@ void TaskService::Connect(ttrpc::Call call, const v2::ConnectRequest&) {
   v2::ConnectResponse resp;
   resp.set_shim_pid(static_cast<uint32_t>(getpid()));
   if (init_) resp.set_task_pid(static_cast<uint32_t>(init_->pid));
-  resp.set_version(kVersion);
+  resp.set_version(absl::StrCat("berth-shim ", kVersion));
   call.Reply(resp);
 }
 
