@@ -11,7 +11,8 @@
 namespace berth::cgroups {
 namespace {
 
-absl::Status ExecuteOne(const FileWrite& w, const DirForController& dir_for) {
+absl::Status ExecuteOne(const FileWrite& w, const DirForController& dir_for,
+                        const FileWriter& write) {
   const std::string* dir = dir_for(w.controller);
   if (dir == nullptr) {
     if (w.optional) return absl::OkStatus();
@@ -20,7 +21,7 @@ absl::Status ExecuteOne(const FileWrite& w, const DirForController& dir_for) {
   }
   for (const FileValue& c : w.candidates) {
     // Straight to the write: a missing file is the same ENOENT, one syscall less.
-    absl::Status st = WriteExisting(absl::StrCat(*dir, "/", c.file), c.value);
+    absl::Status st = write(absl::StrCat(*dir, "/", c.file), c.value);
     if (absl::IsNotFound(st)) continue;
     return Annotate(st, w.field);
   }
@@ -57,11 +58,16 @@ absl::Status CheckMemoryBeforeUpdate(const spec::Resources& r, const std::string
 }
 
 absl::Status ExecuteWrites(const std::vector<FileWrite>& writes, const DirForController& dir_for) {
+  return ExecuteWrites(writes, dir_for, WriteExisting);
+}
+
+absl::Status ExecuteWrites(const std::vector<FileWrite>& writes, const DirForController& dir_for,
+                           const FileWriter& write) {
   for (size_t i = 0; i < writes.size(); ++i) {
-    absl::Status st = ExecuteOne(writes[i], dir_for);
+    absl::Status st = ExecuteOne(writes[i], dir_for, write);
     if (absl::IsInvalidArgument(st) && writes[i].retry_after_next && i + 1 < writes.size()) {
-      BERTH_RETURN_IF_ERROR(ExecuteOne(writes[i + 1], dir_for));
-      st = ExecuteOne(writes[i], dir_for);
+      BERTH_RETURN_IF_ERROR(ExecuteOne(writes[i + 1], dir_for, write));
+      st = ExecuteOne(writes[i], dir_for, write);
       ++i;
     }
     BERTH_RETURN_IF_ERROR(st);

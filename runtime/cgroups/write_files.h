@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "runtime/cgroups/render.h"
 
 namespace berth::cgroups {
@@ -16,6 +17,14 @@ namespace berth::cgroups {
 using DirForController = std::function<const std::string*(const std::string& controller)>;
 
 absl::Status ExecuteWrites(const std::vector<FileWrite>& writes, const DirForController& dir_for);
+
+// Writes `value` to the existing file `path` (WriteExisting, lib/file_util.h).
+using FileWriter = std::function<absl::Status(const std::string& path, absl::string_view value)>;
+
+// The same, each write made by `write`: unit tests stand in for the kernel's
+// refusals (EINVAL) that plain files on a temporary directory cannot give.
+absl::Status ExecuteWrites(const std::vector<FileWrite>& writes, const DirForController& dir_for,
+                           const FileWriter& write);
 
 // Whether `dir`/`file` exists.
 bool CgroupFileExists(const std::string& dir, const std::string& file);
