@@ -2,7 +2,9 @@
 #include <linux/magic.h>
 
 #include <catch2/catch.hpp>
+#include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "runtime/cgroups/mode.h"
@@ -54,19 +56,46 @@ TEST_CASE("cgroup mode comes from the filesystem magics", "[cgroups][render]") {
   CHECK_FALSE(ParseModeName("v3").has_value());
 }
 
+// Reference values of runc's linear conversions (libcontainer/cgroups
+// ConvertCPUSharesToCgroupV2Value, ConvertBlkIOToIOWeightValue, also in
+// crun(1)): the v1 range's ends map to the v2 range's ends, the rest is
+// rounded down. Worked out once, written down: the test does not compute them.
 TEST_CASE("shares convert to cpu.weight as runc does", "[cgroups][render]") {
-  CHECK(SharesToWeight(2) == 1);
-  CHECK(SharesToWeight(1024) == 39);
-  CHECK(SharesToWeight(262144) == 10000);
-  CHECK(SharesToWeight(0) == 1);            // clamped to the v1 range
-  CHECK(SharesToWeight(1000000) == 10000);  // clamped
-  CHECK(SharesToWeight(512) == 1 + (510 * 9999) / 262142);
+  const std::pair<uint64_t, uint64_t> shares_weight[] = {
+      {2, 1},           // v1 minimum -> v2 minimum
+      {3, 1},           // 1 + 9999/262142, rounded down
+      {100, 4},         // 1 + 979902/262142 = 4.74
+      {512, 20},        // 1 + 5099490/262142 = 20.45
+      {1024, 39},       // the v1 default: runc's documented 39 (not v2's default 100)
+      {2000, 77},       // what nerdctl's cgroup2 test reads back for --cpu-shares 2000
+      {2048, 79},       // 1 + 20457954/262142 = 79.04
+      {262143, 9999},   // 1 + 2621148858/262142 = 9999.96
+      {262144, 10000},  // v1 maximum -> v2 maximum
+      {0, 1},           // below the v1 range: clamped to 2
+      {1000000, 10000}  // above: clamped to 262144
+  };
+  for (const auto& [shares, weight] : shares_weight) {
+    INFO("cpu.shares " << shares);
+    CHECK(SharesToWeight(shares) == weight);
+  }
 }
 
 TEST_CASE("blkio weight converts to io.weight", "[cgroups][render]") {
-  CHECK(BlkioWeightToIoWeight(10) == 1);
-  CHECK(BlkioWeightToIoWeight(1000) == 10000);
-  CHECK(BlkioWeightToIoWeight(500) == 1 + 490 * 9999 / 990);
+  const std::pair<uint64_t, uint64_t> blkio_io[] = {
+      {10, 1},        // v1 minimum -> v2 minimum
+      {11, 11},       // 1 + 9999/990 = 11.1
+      {15, 51},       // 1 + 49995/990 = 51.5
+      {19, 91},       // 1 + 89991/990 = 91.9
+      {100, 910},     // 1 + 899910/990 = 910
+      {500, 4950},    // CFQ's default weight: 1 + 4899510/990 = 4950
+      {1000, 10000},  // v1 maximum -> v2 maximum
+      {1, 1},         // clamped to 10
+      {5000, 10000},  // clamped to 1000
+  };
+  for (const auto& [blkio, io] : blkio_io) {
+    INFO("blkio.weight " << blkio);
+    CHECK(BlkioWeightToIoWeight(blkio) == io);
+  }
 }
 
 TEST_CASE("quota and period render as cpu.max", "[cgroups][render]") {

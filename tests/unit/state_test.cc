@@ -27,6 +27,10 @@ ContainerState FullState() {
                    {"quote\"key", "line\nbreak\t\\ \xc3\xa9"},
                    {"empty", ""}};
   s.created_cgroup_dirs = {"/sys/fs/cgroup/berth", "/sys/fs/cgroup/berth/web-1"};
+  s.cgroup_mode = "hybrid";
+  s.cgroup_paths = {{"cpu,cpuacct", "/sys/fs/cgroup/cpu,cpuacct/berth/web-1"},
+                    {"memory", "/sys/fs/cgroup/memory/berth/web 1"},
+                    {"unified", "/sys/fs/cgroup/unified/berth/web-1"}};
   return s;
 }
 
@@ -40,6 +44,8 @@ void CheckSame(const ContainerState& a, const ContainerState& b) {
   CHECK(a.created == b.created);
   CHECK(a.annotations == b.annotations);
   CHECK(a.created_cgroup_dirs == b.created_cgroup_dirs);
+  CHECK(a.cgroup_mode == b.cgroup_mode);
+  CHECK(a.cgroup_paths == b.cgroup_paths);
 }
 
 ContainerState MustParse(const std::string& json) {
@@ -69,6 +75,8 @@ std::vector<std::pair<std::string, std::string>> ValidMembers() {
       {"created", R"("2024-01-01T00:00:00Z")"},
       {"annotations", R"({"a": "b"})"},
       {"createdCgroupDirs", R"(["/sys/fs/cgroup/c"])"},
+      {"cgroupMode", R"("v1")"},
+      {"cgroupPaths", R"({"pids": "/sys/fs/cgroup/pids/c"})"},
   };
 }
 
@@ -96,7 +104,11 @@ TEST_CASE("StatusName names every status", "[state]") {
 
 TEST_CASE("SerializeState and ParseState round-trip every field", "[state]") {
   ContainerState s = FullState();
-  CheckSame(MustParse(SerializeState(s)), s);
+  ContainerState parsed = MustParse(SerializeState(s));
+  CheckSame(parsed, s);
+  // owner is the one field not stored: it comes from the state directory.
+  REQUIRE_FALSE(s.owner.empty());
+  CHECK(parsed.owner.empty());
 }
 
 TEST_CASE("SerializeState and ParseState round-trip empty and extreme values", "[state]") {
@@ -125,12 +137,13 @@ TEST_CASE("ParseState reads a hand-written state.json", "[state]") {
   CHECK(s.owner.empty());  // derived from the state directory, not stored
   CHECK(s.annotations == std::map<std::string, std::string>{{"a", "b"}});
   CHECK(s.created_cgroup_dirs == std::vector<std::string>{"/sys/fs/cgroup/c"});
+  CHECK(s.cgroup_mode == "v1");
+  CHECK(s.cgroup_paths == std::map<std::string, std::string>{{"pids", "/sys/fs/cgroup/pids/c"}});
 }
 
 TEST_CASE("ParseState requires every field but annotations", "[state]") {
-  std::string key =
-      GENERATE("ociVersion", "id", "pid", "pidStartTime", "bundle", "rootfs", "created",
-               "createdCgroupDirs");
+  std::string key = GENERATE("ociVersion", "id", "pid", "pidStartTime", "bundle", "rootfs",
+                             "created", "createdCgroupDirs");
   std::string error = ErrorOf(StateJson(key));
   CHECK_THAT(error, Catch::StartsWith(key + ": must be"));
 }
