@@ -7,6 +7,8 @@ import socket
 import subprocess
 import threading
 
+import pytest
+
 from conftest import BERTH, wait_for
 from test_failures import assert_fails_cleanly
 from test_seccomp import (NOTIF, NOTIF_RESP, SECCOMP_IOCTL_NOTIF_RECV,
@@ -263,7 +265,35 @@ def test_cve_2016_9962_runtime_not_dumpable_in_container(berth, tmp_path):
         assert denied == [f"/proc/{pid}/fd/0", f"/proc/{pid}/root"]
 
 
-def test_console_is_the_pty(berth, tmp_path):
-    """CVE-2025-52565: /dev/console is bound to the container's pty."""
-    import test_container
-    test_container.test_terminal_over_console_socket(berth, tmp_path)
+@pytest.mark.parametrize("replace, expected", [
+    ("ln -s ../evil", "/dev/console contains a symlink"),
+    ("mkdir", "/dev/console was replaced before the terminal was bound to it"),
+])
+def test_cve_2025_52565_console_replaced_before_bind_is_refused(berth, tmp_path, replace,
+                                                               expected):
+    """CVE-2025-52565: the terminal is bound onto the /dev/console berth
+    created, never onto whatever the path names by then. A createContainer
+    hook (run between the two, in the container's mount namespace) swaps it
+    for a symlink or a directory: create must refuse. (That /dev/console is
+    the pty otherwise is test_container's test_terminal_over_console_socket.)"""
+    rootfs = os.path.join(berth.bundle, "rootfs")
+    with open(os.path.join(rootfs, "evil"), "w") as f:
+        f.write("untouched\n")
+    console = os.path.join(rootfs, "dev", "console")
+    spec = berth.config()
+    spec["process"]["terminal"] = True
+    spec["hooks"] = {"createContainer": [
+        {"path": "/bin/sh", "args": ["sh", "-c", f"rm {console} && {replace} {console}"]}]}
+    berth.write_config(spec)
+    sock = str(tmp_path / "console.sock")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(sock)
+    server.listen(1)
+    try:
+        assert_fails_cleanly(
+            berth, lambda cid: ["create", "--bundle", berth.bundle, "--console-socket", sock, cid],
+            expected)
+    finally:
+        server.close()
+    with open(os.path.join(rootfs, "evil")) as f:
+        assert f.read() == "untouched\n"
