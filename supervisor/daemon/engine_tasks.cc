@@ -36,6 +36,8 @@ constexpr char kOptionsType[] = "containerd.runc.v1.Options";
 constexpr char kProcessType[] = "types.containerd.io/opencontainers/runtime-spec/1/Process";
 constexpr char kResourcesType[] = "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources";
 constexpr absl::Duration kStateRetry = absl::Seconds(2);
+// How long a forced delete waits for the exit its SIGKILL causes.
+constexpr absl::Duration kForceKillWait = absl::Seconds(10);
 
 absl::Time FromTimestamp(const berth::pb::Timestamp& t) {
   return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
@@ -532,22 +534,39 @@ void Engine::DeleteTask(const std::string& ns, const std::string& ref, bool forc
     c->busy = false;
     return done(client.status());
   }
-  // Force: kill everything, wait for the init's exit, then remove.
-  t->init.waiters.push_back([remove](absl::StatusOr<ExitInfo>) { remove(); });
-  v2::KillRequest kill;
-  kill.set_id(id);
-  kill.set_signal(SIGKILL);
-  kill.set_all(true);
-  (*client)->Kill(kill, Noting<berth::pb::Empty>(ns, id, [this, ns, id](absl::StatusOr<berth::pb::Empty> r) {
-    if (r.ok()) return;
-    // The shim could not kill it (gone or frozen): clean up without it.
-    log::Warn(absl::StrCat("kill ", id, ": ", r.status().message()));
+  // Force: kill everything, wait for the init's exit, then remove. A
+  // frozen container is thawed first (SIGKILL waits for a thaw); one whose
+  // shim cannot kill it in time is cleaned up without the shim.
+  auto give_up = [this, ns, id](absl::string_view why) {
+    log::Warn(absl::StrCat("delete ", id, ": ", why, "; cleaning up without its shim"));
     auto it = containers_.find(Key(ns, id));
     if (it == containers_.end() || !it->second.task) return;
-    Task* t = it->second.task.get();
-    t->shim_gone = true;
+    it->second.task->shim_gone = true;
     RecordExit(ns, id, "", 0, 128 + SIGKILL, absl::Now());
-  }));
+  };
+  EventLoop::TimerId timer =
+      loop_->After(kForceKillWait, [give_up] { give_up("no exit after SIGKILL"); });
+  t->init.waiters.push_back([this, remove, timer](absl::StatusOr<ExitInfo>) {
+    loop_->Cancel(timer);
+    remove();
+  });
+  auto kill_all = [this, ns, id, give_up] {
+    absl::StatusOr<Task*> t = FindTask(ns, id);
+    if (!t.ok()) return;
+    absl::StatusOr<ttrpc::TaskClient*> client = Client(*t);
+    if (!client.ok()) return give_up(client.status().message());
+    v2::KillRequest kill;
+    kill.set_id(id);
+    kill.set_signal(SIGKILL);
+    kill.set_all(true);
+    (*client)->Kill(kill, Noting<berth::pb::Empty>(ns, id, [give_up](absl::StatusOr<berth::pb::Empty> r) {
+      if (!r.ok()) give_up(r.status().message());
+    }));
+  };
+  if (t->init.status != TaskStatus::kPaused) return kill_all();
+  v2::ResumeRequest resume;
+  resume.set_id(id);
+  (*client)->Resume(resume, [kill_all](absl::StatusOr<berth::pb::Empty>) { kill_all(); });
 }
 
 // ---- exec ----

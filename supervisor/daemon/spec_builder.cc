@@ -3,6 +3,8 @@
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
+#include <sys/prctl.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -28,7 +30,8 @@ const char* const kDefaultCaps[] = {
     "CAP_NET_RAW", "CAP_SETGID",      "CAP_SETUID",     "CAP_SETFCAP",          "CAP_SETPCAP",
     "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"};
 
-// Every capability this kernel generation knows (for --privileged and ALL).
+// Every capability this kernel generation knows (for --privileged and ALL),
+// in the order of their numbers.
 const char* const kAllCaps[] = {
     "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
     "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
@@ -39,6 +42,16 @@ const char* const kAllCaps[] = {
     "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG",
     "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
     "CAP_CHECKPOINT_RESTORE"};
+
+// --privileged and ALL mean every capability berthd itself may grant (its
+// bounding set), as docker's do: a VM without CAP_SYS_RESOURCE cannot give it.
+std::vector<std::string> GrantableCaps() {
+  std::vector<std::string> caps;
+  for (size_t i = 0; i < std::size(kAllCaps); ++i) {
+    if (prctl(PR_CAPBSET_READ, static_cast<unsigned long>(i), 0, 0, 0) > 0) caps.push_back(kAllCaps[i]);
+  }
+  return caps;
+}
 
 absl::StatusOr<Struct> ToStruct(const std::string& json, absl::string_view what) {
   Struct s;
@@ -155,14 +168,14 @@ absl::StatusOr<std::string> BuildSpec(const v1::ProcessConfig& p, const std::str
   // Capabilities: docker's defaults, then --cap-add, then --cap-drop.
   std::vector<std::string> caps;
   if (p.privileged()) {
-    caps.assign(std::begin(kAllCaps), std::end(kAllCaps));
+    caps = GrantableCaps();
   } else {
     caps.assign(std::begin(kDefaultCaps), std::end(kDefaultCaps));
   }
   for (const std::string& raw : p.cap_add()) {
     std::string c = CapName(raw);
     if (c == "ALL") {
-      caps.assign(std::begin(kAllCaps), std::end(kAllCaps));
+      caps = GrantableCaps();
     } else if (std::find(caps.begin(), caps.end(), c) == caps.end()) {
       caps.push_back(c);
     }

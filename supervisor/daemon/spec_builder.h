@@ -1,7 +1,8 @@
 // Runtime specs for berthd's containers and exec'd processes: docker-like
 // settings (berth.v1.ProcessConfig) applied to berth's default spec with
 // docker's default capabilities, and a client's own config.json validated
-// by the runtime's parser (errors name the JSON path). Pure functions.
+// by the runtime's parser (errors name the JSON path). No syscalls but one:
+// --privileged reads berthd's own capability bounding set.
 #pragma once
 
 #include <string>
