@@ -8,7 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "lib/errors.h"
-#include "runtime/spec/mount_options.h"
+#include "lib/mount_options.h"
 
 namespace berth::shim {
 
@@ -20,7 +20,7 @@ absl::StatusOr<int> MountRootfs(const MountList& mounts, const std::string& targ
   int mounted = 0;
   for (const containerd::types::Mount& m : mounts) {
     std::vector<std::string> opts(m.options().begin(), m.options().end());
-    spec::MountOptions o = spec::ParseMountOptions(opts);
+    MountOptions o = ParseMountOptions(opts);
     bool bind = o.is_bind() || m.type() == "bind" || m.type() == "rbind";
     unsigned long flags = o.flags;
     if (bind) flags |= MS_BIND | (m.type() == "rbind" ? MS_REC : 0);

@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "lib/json_writer.h"
 #include "runtime/linux/seccomp_filter.h"
-#include "runtime/spec/mount_options.h"
+#include "lib/mount_options.h"
 #include "runtime/spec/seccomp.h"
 
 namespace berth::cli {
@@ -50,8 +50,8 @@ std::vector<std::string> SeccompNames(const char* (*name_of)(E)) {
 // "idmap" and "ridmap" parse but are refused at mount time.
 std::vector<std::string> MountOptionNames() {
   std::vector<std::string> out;
-  for (std::string_view name : spec::KnownMountOptions()) {
-    spec::MountOptions o = spec::ParseMountOptions({std::string(name)});
+  for (std::string_view name : KnownMountOptions()) {
+    MountOptions o = ParseMountOptions({std::string(name)});
     if (o.idmap || o.recursive_idmap) continue;
     out.emplace_back(name);
   }

@@ -36,7 +36,7 @@
 #include "runtime/linux/sysctl.h"
 #include "runtime/linux/terminal.h"
 #include "runtime/linux/userns.h"
-#include "runtime/spec/mount_options.h"
+#include "lib/mount_options.h"
 #include "runtime/spec/parser.h"
 
 namespace berth::container {
@@ -57,7 +57,7 @@ absl::StatusOr<std::string> RealPath(const std::string& path, absl::string_view 
 absl::Status CheckMountTypes(const spec::Spec& s) {
   for (size_t i = 0; i < s.mounts.size(); ++i) {
     const spec::Mount& m = s.mounts[i];
-    if (m.type.empty() && !spec::ParseMountOptions(m.options).is_bind()) {
+    if (m.type.empty() && !ParseMountOptions(m.options).is_bind()) {
       return absl::InvalidArgumentError(
           absl::StrCat("mounts[", i, "] (", m.destination,
                        "): type is required unless the mount is a bind mount"));

@@ -17,7 +17,7 @@
 #include "runtime/linux/mount_api.h"
 #include "runtime/linux/safe_path.h"
 #include "runtime/linux/tree_copy.h"
-#include "runtime/spec/mount_options.h"
+#include "lib/mount_options.h"
 
 namespace berth::linux_ns {
 namespace {
@@ -46,7 +46,7 @@ std::string BindSource(const spec::Mount& m, const MountContext& ctx) {
 }
 
 // Applies the propagation changes of the options to the mount at fd.
-absl::Status ApplyPropagation(int fd, const spec::MountOptions& opts, absl::string_view where) {
+absl::Status ApplyPropagation(int fd, const MountOptions& opts, absl::string_view where) {
   for (unsigned long p : opts.propagation) {
     if (::mount(nullptr, FdPath(fd).c_str(), nullptr, p, nullptr) != 0) {
       return ErrnoError(absl::StrCat(where, ": set propagation"));
@@ -55,7 +55,7 @@ absl::Status ApplyPropagation(int fd, const spec::MountOptions& opts, absl::stri
   return absl::OkStatus();
 }
 
-absl::Status ApplyRecursiveAttrs(int fd, const spec::MountOptions& opts, absl::string_view where) {
+absl::Status ApplyRecursiveAttrs(int fd, const MountOptions& opts, absl::string_view where) {
   if (opts.rec_attr_set == 0 && opts.rec_attr_clr == 0) return absl::OkStatus();
   if (SetMountAttr(fd, true, opts.rec_attr_set, opts.rec_attr_clr) != 0) {
     return ErrnoError(absl::StrCat(where, ": apply recursive mount attributes"));
@@ -65,7 +65,7 @@ absl::Status ApplyRecursiveAttrs(int fd, const spec::MountOptions& opts, absl::s
 
 // bind/rbind: clone the source tree detached, set its flags while nobody can
 // see it, then attach it at the target.
-absl::Status BindMount(const spec::Mount& m, const spec::MountOptions& opts,
+absl::Status BindMount(const spec::Mount& m, const MountOptions& opts,
                        const MountContext& ctx, absl::string_view where) {
   std::string source = BindSource(m, ctx);
   struct stat st;
@@ -98,7 +98,7 @@ absl::Status BindMount(const spec::Mount& m, const spec::MountOptions& opts,
 }
 
 absl::Status MountFilesystem(const std::string& source, const std::string& type,
-                             const spec::MountOptions& opts, int target, absl::string_view where) {
+                             const MountOptions& opts, int target, absl::string_view where) {
   unsigned long flags = opts.flags & ~(kPropagationMask | MS_BIND | MS_REC);
   const char* data = opts.data.empty() ? nullptr : opts.data.c_str();
   if (::mount(source.c_str(), FdPath(target).c_str(), type.c_str(), flags, data) != 0) {
@@ -117,13 +117,13 @@ absl::Status MountFilesystem(const std::string& source, const std::string& type,
 // A "cgroup" mount: a tmpfs with one directory per host hierarchy, each
 // showing only the container's own cgroup (a cgroupns-rooted mount, or a bind
 // of the container's directory when there is no cgroup namespace).
-absl::Status MountCgroupTree(const spec::Mount& m, const spec::MountOptions& opts,
+absl::Status MountCgroupTree(const spec::Mount& m, const MountOptions& opts,
                              const MountContext& ctx, int target, absl::string_view where) {
   unsigned long flags = opts.flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME);
   bool only_v2 = ctx.hierarchies.size() == 1 && ctx.hierarchies[0].unified;
   if (only_v2 || m.type == "cgroup2") {
     if (ctx.new_cgroup_ns) {
-      spec::MountOptions o = opts;
+      MountOptions o = opts;
       o.flags = flags;
       o.data.clear();
       return MountFilesystem("cgroup2", "cgroup2", o, target, where);
@@ -251,7 +251,7 @@ absl::Status ApplyRootPropagation(const std::string& propagation) {
 
 absl::Status MountEntry(const spec::Mount& m, size_t index, const MountContext& ctx) {
   std::string where = Where(m, index);
-  spec::MountOptions opts = spec::ParseMountOptions(m.options);
+  MountOptions opts = ParseMountOptions(m.options);
   if (opts.idmap || opts.recursive_idmap) {
     return absl::UnimplementedError(absl::StrCat(where, ": idmapped mounts are not supported yet"));
   }

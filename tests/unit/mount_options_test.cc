@@ -1,4 +1,4 @@
-#include "runtime/spec/mount_options.h"
+#include "lib/mount_options.h"
 
 #include <sys/mount.h>
 
@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace berth::spec {
+namespace berth {
 namespace {
 
 using Strings = std::vector<std::string>;
@@ -183,4 +183,4 @@ TEST_CASE("KnownMountOptions lists the whole vocabulary, sorted", "[mount_option
 }
 
 }  // namespace
-}  // namespace berth::spec
+}  // namespace berth

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-namespace berth::spec {
+namespace berth {
 
 struct MountOptions {
   unsigned long flags = 0;        // MS_* to set (MS_RDONLY, MS_NOSUID, MS_BIND, MS_REC, ...)
@@ -33,4 +33,4 @@ MountOptions ParseMountOptions(const std::vector<std::string>& options);
 // Every option name the table knows, sorted (for `berth features`).
 std::vector<std::string_view> KnownMountOptions();
 
-}  // namespace berth::spec
+}  // namespace berth

@@ -1,4 +1,4 @@
-#include "runtime/spec/mount_options.h"
+#include "lib/mount_options.h"
 
 // glibc's <sys/mount.h> has both the MS_* and the MOUNT_ATTR_* constants
 // (and must not be mixed with <linux/mount.h>).
@@ -10,7 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 
-namespace berth::spec {
+namespace berth {
 namespace {
 
 enum class Kind {
@@ -193,4 +193,4 @@ std::vector<std::string_view> KnownMountOptions() {
   return names;  // already sorted: kOptions is
 }
 
-}  // namespace berth::spec
+}  // namespace berth
