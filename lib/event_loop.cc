@@ -29,7 +29,8 @@ absl::StatusOr<EventLoop> EventLoop::Create() {
   if (!posted->wake.valid()) return ErrnoError("eventfd");
   EventLoop loop(std::move(epoll), std::move(posted));
   PostQueue* queue = loop.posted_.get();
-  BERTH_RETURN_IF_ERROR(loop.Add(queue->wake.get(), EPOLLIN, [queue](uint32_t) { queue->RunPosted(); }));
+  BERTH_RETURN_IF_ERROR(
+      loop.Add(queue->wake.get(), EPOLLIN, [queue](uint32_t) { queue->RunPosted(); }));
   return loop;
 }
 

@@ -83,8 +83,8 @@ std::string FormatLine(Format format, Level level, absl::string_view msg, absl::
   }
   // logrus's text format: the message quoted, with quotes and control
   // characters escaped.
-  return absl::StrCat("time=\"", time, "\" level=", LevelName(level), " msg=\"",
-                      absl::CEscape(msg), "\"");
+  return absl::StrCat("time=\"", time, "\" level=", LevelName(level), " msg=\"", absl::CEscape(msg),
+                      "\"");
 }
 
 void Write(Level level, absl::string_view msg) {

@@ -11,11 +11,11 @@ inline constexpr char kEventsService[] = "containerd.services.events.ttrpc.v1.Ev
 inline constexpr char kForwardMethod[] = "Forward";
 
 // Files in the bundle directory.
-inline constexpr char kAddressFile[] = "address";      // the shim's ttrpc address
-inline constexpr char kShimPidFile[] = "shim.pid";     // the serving shim's pid
-inline constexpr char kInitPidFile[] = "init.pid";     // the container init's pid
-inline constexpr char kLogFifo[] = "log";              // the shim's own log (FIFO or file)
-inline constexpr char kRootfsDir[] = "rootfs";         // where Create mounts the rootfs
-inline constexpr char kConfigFile[] = "config.json";   // the runtime spec
+inline constexpr char kAddressFile[] = "address";     // the shim's ttrpc address
+inline constexpr char kShimPidFile[] = "shim.pid";    // the serving shim's pid
+inline constexpr char kInitPidFile[] = "init.pid";    // the container init's pid
+inline constexpr char kLogFifo[] = "log";             // the shim's own log (FIFO or file)
+inline constexpr char kRootfsDir[] = "rootfs";        // where Create mounts the rootfs
+inline constexpr char kConfigFile[] = "config.json";  // the runtime spec
 
 }  // namespace berth::shim_api

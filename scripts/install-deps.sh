@@ -4,7 +4,7 @@
 # rootfs, the real callers the end-to-end tests drive (containerd, docker.io,
 # podman), Docker's seccomp profile, and the tools the tests use.
 set -eu
-PACKAGES="meson ninja-build pkg-config g++ libyajl-dev libcap-dev libseccomp-dev libmnl-dev
+PACKAGES="meson ninja-build pkg-config g++ clang-format git libyajl-dev libcap-dev libseccomp-dev libmnl-dev
   libabsl-dev libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc libsqlite3-dev catch2 busybox-static python3 python3-pytest python3-pytest-timeout python3-grpcio python3-grpc-tools
   containerd docker.io podman golang-github-docker-docker-dev umoci
   iproute2 util-linux bsdutils passwd mount tar procps runc crun"

@@ -3,12 +3,12 @@
 #include <cstdio>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "containerd_shim.pb.h"
-#include "absl/strings/str_cat.h"
-#include "lib/shim_api.h"
 #include "lib/file_util.h"
 #include "lib/proc.h"
+#include "lib/shim_api.h"
 #include "shim/commands.h"
 #include "shim/rootfs.h"
 #include "shim/runtime_client.h"
@@ -20,8 +20,8 @@ namespace berth::shim {
 int DeleteCommand(const ShimFlags& flags) {
   std::string bundle = BundleDir(flags);
   ShimOptions options = LoadOptions(bundle);
-  RuntimeClient runtime(RuntimeBinary(options), RuntimeRoot(options, flags.ns), bundle + "/log.json",
-                        options.systemd_cgroup());
+  RuntimeClient runtime(RuntimeBinary(options), RuntimeRoot(options, flags.ns),
+                        bundle + "/log.json", options.systemd_cgroup());
   if (absl::Status st = runtime.Delete(flags.id, true); !st.ok()) {
     std::fprintf(stderr, "berth-shim: delete %s: %s\n", flags.id.c_str(),
                  std::string(st.message()).c_str());

@@ -1,8 +1,7 @@
 #include "shim/metrics.h"
 
-#include <sys/statfs.h>
-
 #include <linux/magic.h>
+#include <sys/statfs.h>
 
 #include "absl/strings/str_cat.h"
 #include "cgroups_v1_metrics.pb.h"
@@ -27,7 +26,8 @@ void FillEntry(const json::Value& v, io::containerd::cgroups::v1::MemoryEntry* e
   e->set_failcnt(U(v, "failcnt"));
 }
 
-void FillBlkio(const json::Value& list, google::protobuf::RepeatedPtrField<io::containerd::cgroups::v1::BlkIOEntry>* out) {
+void FillBlkio(const json::Value& list,
+               google::protobuf::RepeatedPtrField<io::containerd::cgroups::v1::BlkIOEntry>* out) {
   for (const json::Value& e : list.Elements()) {
     auto* entry = out->Add();
     entry->set_major(U(e, "major"));
@@ -97,10 +97,12 @@ std::string V1(const json::Value& d) {
   m.mutable_pids()->set_limit(U(d.Get("pids"), "limit"));
 
   json::Value blkio = d.Get("blkio");
-  FillBlkio(blkio.Get("ioServiceBytesRecursive"), m.mutable_blkio()->mutable_io_service_bytes_recursive());
+  FillBlkio(blkio.Get("ioServiceBytesRecursive"),
+            m.mutable_blkio()->mutable_io_service_bytes_recursive());
   FillBlkio(blkio.Get("ioServicedRecursive"), m.mutable_blkio()->mutable_io_serviced_recursive());
   FillBlkio(blkio.Get("ioQueueRecursive"), m.mutable_blkio()->mutable_io_queued_recursive());
-  FillBlkio(blkio.Get("ioServiceTimeRecursive"), m.mutable_blkio()->mutable_io_service_time_recursive());
+  FillBlkio(blkio.Get("ioServiceTimeRecursive"),
+            m.mutable_blkio()->mutable_io_service_time_recursive());
   FillBlkio(blkio.Get("ioWaitTimeRecursive"), m.mutable_blkio()->mutable_io_wait_time_recursive());
   FillBlkio(blkio.Get("ioMergedRecursive"), m.mutable_blkio()->mutable_io_merged_recursive());
   FillBlkio(blkio.Get("ioTimeRecursive"), m.mutable_blkio()->mutable_io_time_recursive());
@@ -157,7 +159,8 @@ std::string V2(const json::Value& d) {
   uint64_t usage = U(mem.Get("usage"), "usage"), limit = U(mem.Get("usage"), "limit");
   uint64_t swap_usage = U(mem.Get("swap"), "usage"), swap_limit = U(mem.Get("swap"), "limit");
   ms->set_swap_usage(swap_usage >= usage ? swap_usage - usage : swap_usage);
-  ms->set_swap_limit(swap_limit >= limit && swap_limit != UINT64_MAX ? swap_limit - limit : swap_limit);
+  ms->set_swap_limit(swap_limit >= limit && swap_limit != UINT64_MAX ? swap_limit - limit
+                                                                     : swap_limit);
   for (const auto& [size, h] : d.Get("hugetlb").Members()) {
     auto* stat = m.add_hugetlb();
     stat->set_pagesize(size);
@@ -174,7 +177,8 @@ absl::StatusOr<berth::pb::Any> MetricsFromStatsJson(absl::string_view text, bool
   json::Value data = doc->root().Get("data");
   if (!data.is_object()) return data.Error("expected the stats object");
   berth::pb::Any any;
-  any.set_type_url(unified ? "io.containerd.cgroups.v2.Metrics" : "io.containerd.cgroups.v1.Metrics");
+  any.set_type_url(unified ? "io.containerd.cgroups.v2.Metrics"
+                           : "io.containerd.cgroups.v1.Metrics");
   any.set_value(unified ? V2(data) : V1(data));
   return any;
 }

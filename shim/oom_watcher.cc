@@ -20,7 +20,7 @@ namespace berth::shim {
 namespace {
 
 struct CgroupMount {
-  std::string root;        // the hierarchy's path that is mounted
+  std::string root;  // the hierarchy's path that is mounted
   std::string mountpoint;
 };
 
@@ -33,11 +33,12 @@ absl::StatusOr<CgroupMount> FindMount(absl::string_view controller) {
     while (dash < f.size() && f[dash] != "-") ++dash;
     if (dash + 3 >= f.size() || f.size() < 5) continue;
     absl::string_view fstype = f[dash + 1];
-    bool match = controller.empty()
-                     ? fstype == "cgroup2"
-                     : fstype == "cgroup" &&
-                           absl::c_linear_search(std::vector<absl::string_view>(absl::StrSplit(f[dash + 3], ',')),
-                                                 controller);
+    bool match =
+        controller.empty()
+            ? fstype == "cgroup2"
+            : fstype == "cgroup" &&
+                  absl::c_linear_search(
+                      std::vector<absl::string_view>(absl::StrSplit(f[dash + 3], ',')), controller);
     if (match) return CgroupMount{std::string(f[3]), std::string(f[4])};
   }
   return absl::NotFoundError("no cgroup mount");
@@ -52,7 +53,7 @@ std::string Under(const CgroupMount& m, absl::string_view path) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<OomWatcher>> OomWatcher::Start(EventLoop* loop, pid_t pid,
-                                                               std::function<void()> on_oom) {
+                                                              std::function<void()> on_oom) {
   std::unique_ptr<OomWatcher> w(new OomWatcher(loop, std::move(on_oom)));
   BERTH_ASSIGN_OR_RETURN(std::string cgroups, ReadFile(absl::StrCat("/proc/", pid, "/cgroup")));
   std::string unified;
@@ -79,8 +80,8 @@ absl::Status OomWatcher::WatchV1(const std::string& dir) {
   if (!control_) return ErrnoError(absl::StrCat("open ", dir, "/memory.oom_control"));
   fd_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!fd_) return ErrnoError("eventfd");
-  BERTH_RETURN_IF_ERROR(WriteExisting(dir + "/cgroup.event_control",
-                                      absl::StrCat(fd_.get(), " ", control_.get())));
+  BERTH_RETURN_IF_ERROR(
+      WriteExisting(dir + "/cgroup.event_control", absl::StrCat(fd_.get(), " ", control_.get())));
   return loop_->Add(fd_.get(), EPOLLIN, [this](uint32_t) { OnEvent(); });
 }
 

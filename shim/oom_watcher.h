@@ -23,7 +23,8 @@ class OomWatcher {
   ~OomWatcher();
 
  private:
-  OomWatcher(EventLoop* loop, std::function<void()> on_oom) : loop_(loop), on_oom_(std::move(on_oom)) {}
+  OomWatcher(EventLoop* loop, std::function<void()> on_oom)
+      : loop_(loop), on_oom_(std::move(on_oom)) {}
   absl::Status WatchV1(const std::string& dir);
   absl::Status WatchV2(const std::string& dir);
   void OnEvent();

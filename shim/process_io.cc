@@ -40,7 +40,8 @@ absl::StatusOr<UniqueFd> OpenOutput(const std::string& uri) {
     return UniqueFd(fd);
   }
   if (absl::StartsWith(path, "binary://")) {
-    return absl::UnimplementedError(absl::StrCat("stdio ", uri, ": binary:// logging is not supported by berth-shim"));
+    return absl::UnimplementedError(
+        absl::StrCat("stdio ", uri, ": binary:// logging is not supported by berth-shim"));
   }
   absl::ConsumePrefix(&path, "fifo://");
   int fd = open(std::string(path).c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
@@ -59,9 +60,9 @@ absl::StatusOr<UniqueFd> OpenInput(const std::string& uri) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<ProcessIo>> ProcessIo::Open(EventLoop* loop,
-                                                           const StdioPaths& paths, uid_t io_uid,
-                                                           gid_t io_gid, bool hold_stdin) {
+absl::StatusOr<std::unique_ptr<ProcessIo>> ProcessIo::Open(EventLoop* loop, const StdioPaths& paths,
+                                                           uid_t io_uid, gid_t io_gid,
+                                                           bool hold_stdin) {
   std::unique_ptr<ProcessIo> io(new ProcessIo(loop));
   io->terminal_ = paths.terminal;
   if (!paths.in.empty()) {
@@ -115,8 +116,8 @@ void ProcessIo::StartCopying() {
   err_child_.reset();
   if (terminal_) return;  // AttachConsole starts the copying
   if (in_shim_) {
-    in_pump_ = std::make_unique<Pump>(loop_, client_in_.get(), in_shim_.get(), Pump::WhenFull::kWait,
-                                      [this] { StdinFinished(); });
+    in_pump_ = std::make_unique<Pump>(loop_, client_in_.get(), in_shim_.get(),
+                                      Pump::WhenFull::kWait, [this] { StdinFinished(); });
     in_pump_->Start();
   }
   if (out_shim_) {
@@ -240,7 +241,8 @@ absl::StatusOr<UniqueFd> ConsoleSocket::Receive() {
   // The runtime has exited by now: its connection is waiting in the backlog.
   struct pollfd p = {listener_.get(), POLLIN, 0};
   if (poll(&p, 1, 0) != 1) {
-    return absl::FailedPreconditionError("the runtime did not send a terminal to the console socket");
+    return absl::FailedPreconditionError(
+        "the runtime did not send a terminal to the console socket");
   }
   UniqueFd conn(accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
   if (!conn) return ErrnoError("accept on the console socket");

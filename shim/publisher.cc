@@ -40,9 +40,8 @@ void Publisher::MakeRoom() {
   if (queue_.size() < kMaxQueued) return;
   // Never the one in flight (the front) and never an exit.
   auto first = queue_.begin() + (in_flight_ ? 1 : 0);
-  auto victim = std::find_if(first, queue_.end(), [](const auto& r) {
-    return r.envelope().topic() != kExitTopic;
-  });
+  auto victim = std::find_if(first, queue_.end(),
+                             [](const auto& r) { return r.envelope().topic() != kExitTopic; });
   if (victim == queue_.end()) victim = first;
   log::Warn(absl::StrCat("event queue full (", kMaxQueued, "): dropping the oldest ",
                          victim->envelope().topic(), " event"));
@@ -73,7 +72,8 @@ void Publisher::SendNext() {
           queue_.pop_front();
           SendNext();
         } else {
-          log::Warn(absl::StrCat("forward event: ", answer.status().message(), " (kept, retrying)"));
+          log::Warn(
+              absl::StrCat("forward event: ", answer.status().message(), " (kept, retrying)"));
           client_.reset();
           RetryLater();
         }

@@ -42,10 +42,10 @@ class Pump {
  private:
   void OnReadable();
   void OnWritable();
-  bool SpliceAll();    // false: fall back to read()
+  bool SpliceAll();  // false: fall back to read()
   void ReadIntoBuffer();
   void WriteBuffer();
-  void Update();       // epoll interest from the state
+  void Update();  // epoll interest from the state
   void Finish();
 
   EventLoop* loop_;

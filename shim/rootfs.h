@@ -6,8 +6,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "google/protobuf/repeated_ptr_field.h"
 #include "containerd_types.pb.h"
+#include "google/protobuf/repeated_ptr_field.h"
 
 namespace berth::shim {
 

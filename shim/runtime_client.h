@@ -25,7 +25,9 @@ struct CommandStdio {
 class RuntimeClient {
  public:
   RuntimeClient(std::string binary, std::string root, std::string log_path, bool systemd_cgroup)
-      : binary_(std::move(binary)), root_(std::move(root)), log_path_(std::move(log_path)),
+      : binary_(std::move(binary)),
+        root_(std::move(root)),
+        log_path_(std::move(log_path)),
         systemd_cgroup_(systemd_cgroup) {}
 
   absl::Status Create(absl::string_view id, absl::string_view bundle, absl::string_view pid_file,

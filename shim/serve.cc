@@ -13,11 +13,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
-#include "lib/shim_api.h"
 #include "lib/errors.h"
 #include "lib/event_loop.h"
 #include "lib/file_util.h"
 #include "lib/log.h"
+#include "lib/shim_api.h"
 #include "lib/ttrpc/server.h"
 #include "shim/commands.h"
 #include "shim/publisher.h"
@@ -33,7 +33,8 @@ constexpr absl::Duration kPublishGrace = absl::Seconds(5);
 // is gone or slow never stalls the shim.
 void OpenLog(const std::string& bundle, bool debug) {
   log::Init("", log::Format::kText, debug).IgnoreError();
-  int fd = open(absl::StrCat(bundle, "/", shim_api::kLogFifo).c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  int fd =
+      open(absl::StrCat(bundle, "/", shim_api::kLogFifo).c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
   if (fd >= 0) log::SetFd(fd);
 }
 
@@ -63,8 +64,9 @@ absl::StatusOr<UniqueFd> Listener(const ShimFlags& flags) {
 std::string SocketFile(const ShimFlags& flags, const std::string& bundle) {
   if (!flags.socket.empty()) return std::string(absl::StripPrefix(flags.socket, "unix://"));
   absl::StatusOr<std::string> address = ReadFile(absl::StrCat(bundle, "/", shim_api::kAddressFile));
-  return address.ok() ? std::string(absl::StripPrefix(absl::StripAsciiWhitespace(*address), "unix://"))
-                      : std::string();
+  return address.ok()
+             ? std::string(absl::StripPrefix(absl::StripAsciiWhitespace(*address), "unix://"))
+             : std::string();
 }
 
 }  // namespace

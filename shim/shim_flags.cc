@@ -13,7 +13,8 @@ absl::StatusOr<ShimFlags> ParseShimFlags(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i];
     if (!absl::ConsumePrefix(&arg, "-")) {
-      if (!f.action.empty()) return absl::InvalidArgumentError(absl::StrCat("unexpected argument ", arg));
+      if (!f.action.empty())
+        return absl::InvalidArgumentError(absl::StrCat("unexpected argument ", arg));
       f.action = std::string(arg);
       continue;
     }
@@ -43,13 +44,15 @@ absl::StatusOr<ShimFlags> ParseShimFlags(int argc, char** argv) {
                                                     : nullptr;
     if (target == nullptr) return absl::InvalidArgumentError(absl::StrCat("unknown flag -", arg));
     if (!has_value) {
-      if (i + 1 >= argc) return absl::InvalidArgumentError(absl::StrCat("flag -", arg, " needs a value"));
+      if (i + 1 >= argc)
+        return absl::InvalidArgumentError(absl::StrCat("flag -", arg, " needs a value"));
       value = argv[++i];
     }
     *target = std::move(value);
   }
   if (f.action != "" && f.action != "start" && f.action != "delete") {
-    return absl::InvalidArgumentError(absl::StrCat("unknown action ", f.action, " (start, delete)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown action ", f.action, " (start, delete)"));
   }
   return f;
 }

@@ -17,13 +17,13 @@ struct ShimFlags {
   std::string address;         // containerd's gRPC socket
   std::string publish_binary;  // unused: 1.6 shims publish over ttrpc
   std::string id;
-  std::string bundle;          // default: the working directory
-  std::string socket;          // serve: listen here instead of on fd 3
+  std::string bundle;                            // default: the working directory
+  std::string socket;                            // serve: listen here instead of on fd 3
   std::string socket_dir = "/run/containerd/s";  // start: where the socket goes
   bool debug = false;
-  bool hold_stdin = false;     // berthd: stdin ends with CloseIO only (see ProcessIo)
+  bool hold_stdin = false;  // berthd: stdin ends with CloseIO only (see ProcessIo)
   bool version = false;
-  std::string action;          // "start", "delete", or "" to serve
+  std::string action;  // "start", "delete", or "" to serve
 };
 
 absl::StatusOr<ShimFlags> ParseShimFlags(int argc, char** argv);

@@ -19,7 +19,8 @@ absl::StatusOr<ShimOptions> ParseOptions(const berth::pb::Any& any) {
   ShimOptions options;
   if (any.type_url().empty() && any.value().empty()) return options;
   absl::string_view type = any.type_url();
-  if (size_t slash = type.rfind('/'); slash != absl::string_view::npos) type.remove_prefix(slash + 1);
+  if (size_t slash = type.rfind('/'); slash != absl::string_view::npos)
+    type.remove_prefix(slash + 1);
   if (type == kCriOptionsType) return options;
   if (type != kOptionsType) {
     return absl::InvalidArgumentError(

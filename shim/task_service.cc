@@ -11,13 +11,13 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "containerd_events.pb.h"
-#include "lib/shim_api.h"
-#include "lib/version.h"
 #include "lib/errors.h"
 #include "lib/file_util.h"
 #include "lib/json_tree.h"
 #include "lib/log.h"
 #include "lib/proc.h"
+#include "lib/shim_api.h"
+#include "lib/version.h"
 #include "runc_options.pb.h"
 #include "shim/metrics.h"
 #include "shim/rootfs.h"
@@ -35,15 +35,17 @@ using shim_api::kTaskService;
 template <typename Request>
 void Route(ttrpc::Server* server, const char* method, TaskService* self,
            void (TaskService::*handler)(ttrpc::Call, const Request&)) {
-  server->Register(kTaskService, method, [self, handler, method](ttrpc::Call call, absl::string_view payload) {
-    Request request;
-    if (!request.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
-      call.Fail(absl::InvalidArgumentError(absl::StrCat(method, ": the request does not parse")));
-      return;
-    }
-    (self->*handler)(std::move(call), request);
-    self->TrimSoon();
-  });
+  server->Register(
+      kTaskService, method, [self, handler, method](ttrpc::Call call, absl::string_view payload) {
+        Request request;
+        if (!request.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+          call.Fail(
+              absl::InvalidArgumentError(absl::StrCat(method, ": the request does not parse")));
+          return;
+        }
+        (self->*handler)(std::move(call), request);
+        self->TrimSoon();
+      });
 }
 
 // A config without its own pid namespace shares the host's (or another
@@ -71,7 +73,10 @@ uint32_t ExitCode(int wait_status) {
 
 TaskService::TaskService(EventLoop* loop, std::string ns, std::string id, std::string bundle,
                          Publisher* publisher)
-    : loop_(loop), namespace_(std::move(ns)), id_(std::move(id)), bundle_(std::move(bundle)),
+    : loop_(loop),
+      namespace_(std::move(ns)),
+      id_(std::move(id)),
+      bundle_(std::move(bundle)),
       publisher_(publisher) {}
 
 void TaskService::Register(ttrpc::Server* server) {
@@ -108,7 +113,8 @@ absl::StatusOr<Process*> TaskService::Find(absl::string_view id, absl::string_vi
   if (exec_id.empty()) return init_.get();
   auto it = execs_.find(std::string(exec_id));
   if (it == execs_.end()) {
-    return absl::NotFoundError(absl::StrCat("process ", exec_id, " does not exist in container ", id));
+    return absl::NotFoundError(
+        absl::StrCat("process ", exec_id, " does not exist in container ", id));
   }
   return it->second.get();
 }
@@ -117,11 +123,13 @@ absl::StatusOr<Process*> TaskService::Find(absl::string_view id, absl::string_vi
 
 void TaskService::Create(ttrpc::Call call, const v2::CreateTaskRequest& r) {
   if (init_) {
-    call.Fail(absl::AlreadyExistsError(absl::StrCat("container ", id_, " already exists in this shim")));
+    call.Fail(
+        absl::AlreadyExistsError(absl::StrCat("container ", id_, " already exists in this shim")));
     return;
   }
   if (r.id() != id_) {
-    call.Fail(absl::InvalidArgumentError(absl::StrCat("id: this shim serves ", id_, ", not ", r.id())));
+    call.Fail(
+        absl::InvalidArgumentError(absl::StrCat("id: this shim serves ", id_, ", not ", r.id())));
     return;
   }
   if (!r.checkpoint().empty()) {
@@ -162,7 +170,8 @@ absl::Status TaskService::CreateInit(const v2::CreateTaskRequest& r, pid_t* pid)
   BERTH_ASSIGN_OR_RETURN(int mounted, MountRootfs(r.rootfs(), rootfs));
   rootfs_mounts_.assign(static_cast<size_t>(mounted), rootfs);
 
-  BERTH_ASSIGN_OR_RETURN(init_->io, ProcessIo::Open(loop_, init_->stdio, options_.io_uid(), options_.io_gid(), hold_stdin_));
+  BERTH_ASSIGN_OR_RETURN(init_->io, ProcessIo::Open(loop_, init_->stdio, options_.io_uid(),
+                                                    options_.io_gid(), hold_stdin_));
   std::optional<ConsoleSocket> console;
   if (r.terminal()) {
     BERTH_ASSIGN_OR_RETURN(console, ConsoleSocket::Create());
@@ -206,7 +215,8 @@ void TaskService::CleanupInit() {
   oom_.reset();
   if (init_) init_->io.reset();
   if (!rootfs_mounts_.empty()) {
-    absl::Status st = UnmountRootfs(rootfs_mounts_.front(), static_cast<int>(rootfs_mounts_.size()));
+    absl::Status st =
+        UnmountRootfs(rootfs_mounts_.front(), static_cast<int>(rootfs_mounts_.size()));
     if (!st.ok()) log::Warn(std::string(st.message()));
     rootfs_mounts_.clear();
   }
@@ -220,8 +230,8 @@ void TaskService::Start(ttrpc::Call call, const v2::StartRequest& r) {
   if (!p.ok()) return call.Fail(p.status());
   Process& proc = **p;
   if (proc.status != Status::CREATED) {
-    return call.Fail(absl::FailedPreconditionError(
-        absl::StrCat("process ", r.exec_id().empty() ? r.id() : r.exec_id(), " is not in the created state")));
+    return call.Fail(absl::FailedPreconditionError(absl::StrCat(
+        "process ", r.exec_id().empty() ? r.id() : r.exec_id(), " is not in the created state")));
   }
   if (r.exec_id().empty()) {
     if (absl::Status st = runtime_->Start(id_); !st.ok()) return call.Fail(st);
@@ -232,7 +242,8 @@ void TaskService::Start(ttrpc::Call call, const v2::StartRequest& r) {
     publisher_->Publish("/tasks/start", ev);
   } else {
     if (init_->status != Status::RUNNING) {
-      return call.Fail(absl::FailedPreconditionError(absl::StrCat("container ", id_, " is not running")));
+      return call.Fail(
+          absl::FailedPreconditionError(absl::StrCat("container ", id_, " is not running")));
     }
     absl::StatusOr<pid_t> pid = StartExec(proc);
     if (!pid.ok()) {
@@ -251,15 +262,16 @@ void TaskService::Start(ttrpc::Call call, const v2::StartRequest& r) {
 }
 
 absl::StatusOr<pid_t> TaskService::StartExec(Process& p) {
-  BERTH_ASSIGN_OR_RETURN(p.io, ProcessIo::Open(loop_, p.stdio, options_.io_uid(), options_.io_gid(), hold_stdin_));
+  BERTH_ASSIGN_OR_RETURN(
+      p.io, ProcessIo::Open(loop_, p.stdio, options_.io_uid(), options_.io_gid(), hold_stdin_));
   std::optional<ConsoleSocket> console;
   if (p.stdio.terminal) {
     BERTH_ASSIGN_OR_RETURN(console, ConsoleSocket::Create());
   }
   std::string base = absl::StrCat(bundle_, "/exec-", p.exec_id);
   BERTH_RETURN_IF_ERROR(WriteFileAtomic(base + ".json", p.spec_json, 0600));
-  absl::Status st = runtime_->Exec(id_, base + ".json", base + ".pid", console ? console->path() : "",
-                                   p.io->ChildStdio());
+  absl::Status st = runtime_->Exec(id_, base + ".json", base + ".pid",
+                                   console ? console->path() : "", p.io->ChildStdio());
   unlink((base + ".json").c_str());
   BERTH_RETURN_IF_ERROR(st);
   absl::StatusOr<pid_t> pid = proc::ReadPidFile(base + ".pid");
@@ -277,14 +289,17 @@ absl::StatusOr<pid_t> TaskService::StartExec(Process& p) {
 
 void TaskService::Exec(ttrpc::Call call, const v2::ExecProcessRequest& r) {
   if (absl::Status st = CheckContainer(r.id()); !st.ok()) return call.Fail(st);
-  if (r.exec_id().empty()) return call.Fail(absl::InvalidArgumentError("exec_id: must not be empty"));
+  if (r.exec_id().empty())
+    return call.Fail(absl::InvalidArgumentError("exec_id: must not be empty"));
   if (init_->status == Status::STOPPED) {
     return call.Fail(absl::FailedPreconditionError(absl::StrCat("container ", id_, " is stopped")));
   }
   if (execs_.count(r.exec_id()) != 0) {
-    return call.Fail(absl::AlreadyExistsError(absl::StrCat("id ", r.exec_id(), " is already in use")));
+    return call.Fail(
+        absl::AlreadyExistsError(absl::StrCat("id ", r.exec_id(), " is already in use")));
   }
-  if (r.spec().value().empty()) return call.Fail(absl::InvalidArgumentError("spec: the process is missing"));
+  if (r.spec().value().empty())
+    return call.Fail(absl::InvalidArgumentError("spec: the process is missing"));
   auto p = std::make_unique<Process>();
   p->exec_id = r.exec_id();
   p->stdio = {r.stdin(), r.stdout(), r.stderr(), r.terminal()};
@@ -372,8 +387,8 @@ void TaskService::Delete(ttrpc::Call call, const v2::DeleteRequest& r) {
   if (!found.ok()) return call.Fail(found.status());
   Process& p = **found;
   if (p.status != Status::STOPPED && p.status != Status::CREATED) {
-    return call.Fail(absl::FailedPreconditionError(
-        absl::StrCat("cannot delete ", r.exec_id().empty() ? r.id() : r.exec_id(), ": it is still running")));
+    return call.Fail(absl::FailedPreconditionError(absl::StrCat(
+        "cannot delete ", r.exec_id().empty() ? r.id() : r.exec_id(), ": it is still running")));
   }
   v2::DeleteResponse resp;
   resp.set_pid(static_cast<uint32_t>(p.pid));
@@ -484,7 +499,8 @@ void TaskService::Kill(ttrpc::Call call, const v2::KillRequest& r) {
     if (p.status != Status::RUNNING) {
       return call.Fail(absl::NotFoundError(absl::StrCat("process ", p.exec_id, " is not running")));
     }
-    if (kill(p.pid, sig) != 0) return call.Fail(ErrnoError(absl::StrCat("kill process ", p.exec_id)));
+    if (kill(p.pid, sig) != 0)
+      return call.Fail(ErrnoError(absl::StrCat("kill process ", p.exec_id)));
   }
   call.Reply(berth::pb::Empty());
 }

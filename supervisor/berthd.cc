@@ -31,10 +31,10 @@ std::string Beside(const std::string& name) {
   absl::StatusOr<std::string> self = berth::proc::SelfExe();
   if (!self.ok()) return name;
   std::string dir = self->substr(0, self->rfind('/'));
-  for (const std::string& candidate : {absl::StrCat(dir, "/", name),
-                                       // The build tree: supervisor/berthd beside shim/, runtime/.
-                                       absl::StrCat(dir, "/../shim/", name),
-                                       absl::StrCat(dir, "/../runtime/", name)}) {
+  for (const std::string& candidate :
+       {absl::StrCat(dir, "/", name),
+        // The build tree: supervisor/berthd beside shim/, runtime/.
+        absl::StrCat(dir, "/../shim/", name), absl::StrCat(dir, "/../runtime/", name)}) {
     if (access(candidate.c_str(), X_OK) == 0) return candidate;
   }
   return name;
@@ -128,7 +128,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto server = berth::supervisor::ApiServer::Start(config.address,
-                                                     berth::supervisor::MakeServices(engine->get()));
+                                                    berth::supervisor::MakeServices(engine->get()));
   if (!server.ok()) {
     berth::log::Error(std::string(server.status().message()));
     (*engine)->Stop();
@@ -139,7 +139,8 @@ int main(int argc, char** argv) {
                                 config.runtime_binary, ")"));
   int sig = 0;
   sigwait(&mask, &sig);
-  berth::log::Info(absl::StrCat("signal ", strsignal(sig), ": shutting down (containers keep running)"));
+  berth::log::Info(
+      absl::StrCat("signal ", strsignal(sig), ": shutting down (containers keep running)"));
   (*server)->Shutdown(std::chrono::seconds(2));
   (*engine)->Stop();
   std::fflush(nullptr);

@@ -37,9 +37,27 @@ def run_suite(name, cmd, xml):
     return counts
 
 
+def format_suite():
+    """Every C++ file as clang-format (.clang-format at the root) lays it
+    out: one case per file, failed when formatting would change it."""
+    print("=== format: clang-format --dry-run -Werror", flush=True)
+    files = subprocess.run(["git", "ls-files", "*.cc", "*.h"], cwd=ROOT, capture_output=True,
+                           text=True).stdout.split()
+    if not files:  # not a git checkout (an exported tree): nothing to check against
+        print("=== format: 0 passed, 0 failed, 1 skipped", flush=True)
+        return 0, 0, 1
+    failed = [f for f in files if subprocess.run(
+        ["clang-format", "--dry-run", "-Werror", f], cwd=ROOT, capture_output=True).returncode != 0]
+    for f in failed:
+        print(f"  not formatted: {f} (run: clang-format -i {f})")
+    counts = (len(files) - len(failed), len(failed), 0)
+    print(f"=== format: {counts[0]} passed, {counts[1]} failed, {counts[2]} skipped", flush=True)
+    return counts
+
+
 def main():
     out = tempfile.mkdtemp(prefix="berth-results-")
-    suites = []
+    suites = [format_suite()]
     unit_xml = os.path.join(out, "unit.xml")
     suites.append(run_suite("unit", [os.path.join(BUILD, "tests", "unit", "unit-tests"),
                                      "--reporter", "junit", "--out", unit_xml], unit_xml))

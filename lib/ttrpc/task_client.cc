@@ -7,7 +7,7 @@ namespace berth::ttrpc {
 namespace v2 = containerd::task::v2;
 
 absl::StatusOr<std::unique_ptr<TaskClient>> TaskClient::Connect(EventLoop* loop,
-                                                                 absl::string_view address) {
+                                                                absl::string_view address) {
   absl::StatusOr<std::unique_ptr<Client>> client = Client::Connect(loop, address);
   if (!client.ok()) return client.status();
   return std::unique_ptr<TaskClient>(new TaskClient(std::move(*client)));
@@ -17,26 +17,27 @@ template <typename Resp>
 void TaskClient::Call(absl::string_view method, const google::protobuf::MessageLite& request,
                       Done<Resp> done, absl::Duration timeout) {
   std::string name(method);
-  client_->Call(shim_api::kTaskService, method, request,
-                [done = std::move(done), name](absl::StatusOr<std::string> payload) {
-                  if (!payload.ok()) {
-                    done(payload.status());
-                    return;
-                  }
-                  Resp response;
-                  if (!response.ParseFromString(*payload)) {
-                    done(absl::DataLossError(
-                        absl::StrCat("shim answered Task.", name, " with a malformed message")));
-                    return;
-                  }
-                  done(std::move(response));
-                },
-                timeout);
+  client_->Call(
+      shim_api::kTaskService, method, request,
+      [done = std::move(done), name](absl::StatusOr<std::string> payload) {
+        if (!payload.ok()) {
+          done(payload.status());
+          return;
+        }
+        Resp response;
+        if (!response.ParseFromString(*payload)) {
+          done(absl::DataLossError(
+              absl::StrCat("shim answered Task.", name, " with a malformed message")));
+          return;
+        }
+        done(std::move(response));
+      },
+      timeout);
 }
 
-#define BERTH_TASK_METHOD(Name, Req, Resp)                    \
-  void TaskClient::Name(const Req& r, Done<Resp> done) {      \
-    Call<Resp>(#Name, r, std::move(done), timeout_);          \
+#define BERTH_TASK_METHOD(Name, Req, Resp)               \
+  void TaskClient::Name(const Req& r, Done<Resp> done) { \
+    Call<Resp>(#Name, r, std::move(done), timeout_);     \
   }
 
 BERTH_TASK_METHOD(Create, v2::CreateTaskRequest, v2::CreateTaskResponse)

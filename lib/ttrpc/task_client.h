@@ -58,8 +58,8 @@ class TaskClient {
  private:
   explicit TaskClient(std::unique_ptr<Client> client) : client_(std::move(client)) {}
   template <typename Resp>
-  void Call(absl::string_view method, const google::protobuf::MessageLite& request,
-            Done<Resp> done, absl::Duration timeout);
+  void Call(absl::string_view method, const google::protobuf::MessageLite& request, Done<Resp> done,
+            absl::Duration timeout);
 
   std::unique_ptr<Client> client_;
   absl::Duration timeout_ = absl::Seconds(10);

@@ -10,8 +10,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "lib/json_writer.h"
-#include "runtime/linux/seccomp_filter.h"
 #include "lib/mount_options.h"
+#include "runtime/linux/seccomp_filter.h"
 #include "runtime/spec/seccomp.h"
 
 namespace berth::cli {

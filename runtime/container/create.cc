@@ -22,6 +22,7 @@
 #include "lib/errors.h"
 #include "lib/file_util.h"
 #include "lib/log.h"
+#include "lib/mount_options.h"
 #include "lib/proc.h"
 #include "lib/time_format.h"
 #include "runtime/cgroups/manager.h"
@@ -36,7 +37,6 @@
 #include "runtime/linux/sysctl.h"
 #include "runtime/linux/terminal.h"
 #include "runtime/linux/userns.h"
-#include "lib/mount_options.h"
 #include "runtime/spec/parser.h"
 
 namespace berth::container {

@@ -15,10 +15,10 @@ namespace berth::container {
 struct InitConfig {
   const spec::Spec* spec = nullptr;
   std::string id;
-  pid_t host_pid = 0;  // the init's pid in the runtime's pid namespace (from "go")
+  pid_t host_pid = 0;            // the init's pid in the runtime's pid namespace (from "go")
   linux_ns::FileId runtime_exe;  // the berth binary itself (CVE-2019-5736 check)
-  std::string rootfs;  // absolute, resolved
-  std::string bundle;  // absolute
+  std::string rootfs;            // absolute, resolved
+  std::string bundle;            // absolute
   bool no_pivot = false;
   bool no_new_keyring = false;
   int preserve_fds = 0;

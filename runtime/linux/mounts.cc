@@ -13,11 +13,11 @@
 #include "absl/strings/string_view.h"
 #include "lib/errors.h"
 #include "lib/file_util.h"
+#include "lib/mount_options.h"
 #include "lib/unique_fd.h"
 #include "runtime/linux/mount_api.h"
 #include "runtime/linux/safe_path.h"
 #include "runtime/linux/tree_copy.h"
-#include "lib/mount_options.h"
 
 namespace berth::linux_ns {
 namespace {
@@ -65,8 +65,8 @@ absl::Status ApplyRecursiveAttrs(int fd, const MountOptions& opts, absl::string_
 
 // bind/rbind: clone the source tree detached, set its flags while nobody can
 // see it, then attach it at the target.
-absl::Status BindMount(const spec::Mount& m, const MountOptions& opts,
-                       const MountContext& ctx, absl::string_view where) {
+absl::Status BindMount(const spec::Mount& m, const MountOptions& opts, const MountContext& ctx,
+                       absl::string_view where) {
   std::string source = BindSource(m, ctx);
   struct stat st;
   if (::stat(source.c_str(), &st) != 0) {
@@ -212,8 +212,8 @@ absl::Status RefuseSymlinkedProcfs(const spec::Mount& m, const MountContext& ctx
   if (m.type != "proc" && m.type != "sysfs") return absl::OkStatus();
   auto resolved = OpenInRootNoSymlinks(ctx.rootfd, m.destination);
   if (resolved.ok() || !absl::IsInvalidArgument(resolved.status())) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(
-      where, ": the destination of a ", m.type, " mount must not be (or pass through) a symlink"));
+  return absl::InvalidArgumentError(absl::StrCat(where, ": the destination of a ", m.type,
+                                                 " mount must not be (or pass through) a symlink"));
 }
 
 }  // namespace

@@ -27,7 +27,8 @@ absl::Status CheckProcfs(int fd, absl::string_view path) {
 }  // namespace
 
 absl::StatusOr<UniqueFd> OpenProcFile(const std::string& path, int flags) {
-  if (path.rfind("/proc/", 0) != 0) return absl::InvalidArgumentError(absl::StrCat(path, ": not under /proc"));
+  if (path.rfind("/proc/", 0) != 0)
+    return absl::InvalidArgumentError(absl::StrCat(path, ": not under /proc"));
   // /proc itself must be a procfs mount (not a symlink, not a bind of
   // something else) ...
   UniqueFd proc(::open("/proc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));

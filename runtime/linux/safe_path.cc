@@ -65,7 +65,7 @@ absl::StatusOr<UniqueFd> CreateInRoot(int rootfd, absl::string_view path, Target
   std::vector<std::string> pending;
   for (absl::string_view p : absl::StrSplit(path, '/', absl::SkipEmpty())) pending.emplace_back(p);
   std::reverse(pending.begin(), pending.end());  // a stack: next component at the back
-  std::vector<std::string> done;           // resolved components so far
+  std::vector<std::string> done;                 // resolved components so far
   UniqueFd dir(Openat2(rootfd, ".", O_PATH | O_DIRECTORY, RESOLVE_IN_ROOT));
   if (!dir) return ErrnoError("open rootfs");
   int links = 0;

@@ -55,7 +55,8 @@ absl::Status ValidateSysctl(const spec::Spec& s) {
 absl::Status ApplySysctl(const std::map<std::string, std::string>& sysctl) {
   for (const auto& [key, value] : sysctl) {
     std::string path = absl::StrCat("/proc/sys/", absl::StrReplaceAll(key, {{".", "/"}}));
-    BERTH_RETURN_IF_ERROR(Annotate(WriteProcFile(path, value), absl::StrCat("linux.sysctl: ", key)));
+    BERTH_RETURN_IF_ERROR(
+        Annotate(WriteProcFile(path, value), absl::StrCat("linux.sysctl: ", key)));
   }
   return absl::OkStatus();
 }

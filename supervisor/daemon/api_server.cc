@@ -63,7 +63,8 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
     return ErrnoError(absl::StrCat("chown ", path));
   }
   if (chmod(path.c_str(), 0660) != 0) return ErrnoError(absl::StrCat("chmod ", path));
-  if (listen(s->listener_.get(), SOMAXCONN) != 0) return ErrnoError(absl::StrCat("listen on ", path));
+  if (listen(s->listener_.get(), SOMAXCONN) != 0)
+    return ErrnoError(absl::StrCat("listen on ", path));
   s->wake_ = UniqueFd(eventfd(0, EFD_CLOEXEC));
 
   grpc::EnableDefaultHealthCheckService(true);

@@ -21,9 +21,9 @@ class Attachment {
 
   // Engine side.
   void Output(bool is_stderr, absl::string_view data);
-  void Ack();                          // "attached": the first message
+  void Ack();                         // "attached": the first message
   void Exited(uint32_t exit_status);  // the last message
-  void Close();                        // the process is gone without an exit to report
+  void Close();                       // the process is gone without an exit to report
 
   // Stream side: the next message, nullopt after `timeout` or when finished
   // (then *finished is true and nothing more will come).

@@ -11,8 +11,8 @@ struct Config {
   std::string address = "/run/berth/berthd.sock";  // the gRPC socket
   std::string root = "/var/lib/berth";             // persistent: database, containers' upper dirs
   std::string state = "/run/berth";                // volatile: bundles, shim sockets
-  std::string shim_binary;     // containerd-shim-berth-v2: beside berthd, else on PATH
-  std::string runtime_binary;  // the default OCI runtime: berth beside berthd, else on PATH
+  std::string shim_binary;           // containerd-shim-berth-v2: beside berthd, else on PATH
+  std::string runtime_binary;        // the default OCI runtime: berth beside berthd, else on PATH
   std::string runc_binary = "runc";  // the "runc" runtime's binary
   bool debug = false;
   absl::Duration shim_timeout = absl::Seconds(10);

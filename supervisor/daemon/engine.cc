@@ -26,11 +26,13 @@ absl::Status MakeDirs(const std::string& path, mode_t mode) {
 }
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const Config& config) {
-  for (const std::string& dir : {config.root, config.state, config.containers_dir(),
-                                 config.bundles_dir(), config.socket_dir(), config.runtime_root()}) {
+  for (const std::string& dir :
+       {config.root, config.state, config.containers_dir(), config.bundles_dir(),
+        config.socket_dir(), config.runtime_root()}) {
     BERTH_RETURN_IF_ERROR(MakeDirs(dir, 0711));
   }
-  BERTH_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(config.database(), config.max_events));
+  BERTH_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
+                         Store::Open(config.database(), config.max_events));
   BERTH_ASSIGN_OR_RETURN(EventLoop loop, EventLoop::Create());
   return std::unique_ptr<Engine>(new Engine(config, std::move(store), std::move(loop)));
 }
@@ -74,7 +76,8 @@ absl::Status Engine::Start() {
   std::promise<void> recovered;
   loop_->Post([this, &recovered] { Recover([&recovered] { recovered.set_value(); }); });
   thread_ = std::thread([this] {
-    if (absl::Status st = loop_->Run(); !st.ok()) log::Error(absl::StrCat("engine: ", st.message()));
+    if (absl::Status st = loop_->Run(); !st.ok())
+      log::Error(absl::StrCat("engine: ", st.message()));
   });
   recovered.get_future().wait();
   return absl::OkStatus();
@@ -136,8 +139,8 @@ absl::StatusOr<Engine::Container*> Engine::Find(const std::string& ns, const std
   }
   if (prefixed == 1) return by_prefix;
   if (prefixed > 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("container reference ", ref, " is ambiguous: ", prefixed, " ids start with it"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "container reference ", ref, " is ambiguous: ", prefixed, " ids start with it"));
   }
   return absl::NotFoundError(absl::StrCat("container ", ref, " not found in namespace ", ns));
 }
@@ -248,7 +251,8 @@ std::vector<ContainerView> Engine::ListContainers(const std::string& ns) {
 absl::StatusOr<ContainerView> Engine::UpdateContainer(const ContainerRecord& r, bool labels,
                                                       bool spec) {
   BERTH_ASSIGN_OR_RETURN(Container * c, Find(r.ns, r.id));
-  if (c->record.id != r.id) return absl::NotFoundError(absl::StrCat("container ", r.id, " not found"));
+  if (c->record.id != r.id)
+    return absl::NotFoundError(absl::StrCat("container ", r.id, " not found"));
   if (spec && c->task) {
     return absl::FailedPreconditionError(
         absl::StrCat("container ", r.id, ": spec_json cannot change while it has a task"));

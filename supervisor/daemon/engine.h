@@ -134,7 +134,8 @@ class Engine {
   std::vector<ContainerView> ListContainers(const std::string& ns);
   absl::StatusOr<ContainerView> UpdateContainer(const ContainerRecord& record, bool labels,
                                                 bool spec);
-  void DeleteContainer(const std::string& ns, const std::string& id, bool force, Done<Nothing> done);
+  void DeleteContainer(const std::string& ns, const std::string& id, bool force,
+                       Done<Nothing> done);
 
   // Tasks.
   void CreateTask(const std::string& ns, const std::string& id, StdioConfig stdio,
@@ -195,8 +196,8 @@ class Engine {
     std::unique_ptr<ttrpc::TaskClient> client;
     Process init;
     std::map<std::string, std::unique_ptr<Process>> execs;
-    bool unknown = false;       // the shim missed a deadline; retried
-    bool shim_gone = false;     // cleaned up by the shim's delete: nothing to call
+    bool unknown = false;    // the shim missed a deadline; retried
+    bool shim_gone = false;  // cleaned up by the shim's delete: nothing to call
     EventLoop::TimerId retry = 0;
   };
   struct Container {
@@ -232,7 +233,8 @@ class Engine {
   std::string BundleDir(const std::string& ns, const std::string& id) const;
   std::string ContainerDir(const std::string& ns, const std::string& id) const;
   std::string ShimOptions(const ContainerRecord& c) const;
-  ShimCommand Command(const std::string& ns, const std::string& id, const std::string& options) const;
+  ShimCommand Command(const std::string& ns, const std::string& id,
+                      const std::string& options) const;
   TaskRecord Persisted(const Task& t) const;
   template <typename T>
   Done<T> Noting(const std::string& ns, const std::string& id, Done<T> then);

@@ -31,11 +31,16 @@ absl::Time FromTimestamp(const berth::pb::Timestamp& t) {
 
 TaskStatus FromShim(containerd::v1::types::Status s) {
   switch (s) {
-    case containerd::v1::types::CREATED: return TaskStatus::kCreated;
-    case containerd::v1::types::RUNNING: return TaskStatus::kRunning;
-    case containerd::v1::types::STOPPED: return TaskStatus::kStopped;
-    case containerd::v1::types::PAUSED: return TaskStatus::kPaused;
-    default: return TaskStatus::kUnknown;
+    case containerd::v1::types::CREATED:
+      return TaskStatus::kCreated;
+    case containerd::v1::types::RUNNING:
+      return TaskStatus::kRunning;
+    case containerd::v1::types::STOPPED:
+      return TaskStatus::kStopped;
+    case containerd::v1::types::PAUSED:
+      return TaskStatus::kPaused;
+    default:
+      return TaskStatus::kUnknown;
   }
 }
 
@@ -53,8 +58,9 @@ void Engine::Recover(std::function<void()> done) {
   auto one_done = [this, remaining, done] {
     if (--*remaining > 0) return;
     // Exits that happened while berthd was down, in the order they happened.
-    std::sort(recovered_exits_.begin(), recovered_exits_.end(),
-              [](const RecoveredExit& a, const RecoveredExit& b) { return a.exited_at < b.exited_at; });
+    std::sort(
+        recovered_exits_.begin(), recovered_exits_.end(),
+        [](const RecoveredExit& a, const RecoveredExit& b) { return a.exited_at < b.exited_at; });
     for (const RecoveredExit& e : recovered_exits_) {
       if (RecordExit(e.ns, e.id, "", e.pid, e.exit_status, e.exited_at)) ++recovery_.exited;
     }
@@ -104,10 +110,11 @@ void Engine::RecoverTask(const std::string& ns, const std::string& id, std::func
   auto gone = [this, ns, id, done](const absl::Status& why) {
     log::Warn(absl::StrCat("recover ", ns, "/", id, ": ", why.message(), "; cleaning up its shim"));
     ++recovery_.gone;
-    CleanupShim(ns, id, BundleDir(ns, id), [this, ns, id, done](absl::StatusOr<v2::DeleteResponse> r) {
-      MarkShimGone(ns, id, r.ok() ? &*r : nullptr);
-      done();
-    });
+    CleanupShim(ns, id, BundleDir(ns, id),
+                [this, ns, id, done](absl::StatusOr<v2::DeleteResponse> r) {
+                  MarkShimGone(ns, id, r.ok() ? &*r : nullptr);
+                  done();
+                });
   };
   absl::StatusOr<ttrpc::TaskClient*> client = Client(t);
   if (!client.ok()) return gone(client.status());
@@ -169,7 +176,8 @@ void Engine::CleanOrphans(std::function<void()> done) {
   if (orphans.empty()) return done();
   auto remaining = std::make_shared<size_t>(orphans.size());
   for (const auto& [ns, id] : orphans) {
-    log::Warn(absl::StrCat("bundle ", ns, "/", id, " has no task record (a create interrupted by a crash): removing it"));
+    log::Warn(absl::StrCat("bundle ", ns, "/", id,
+                           " has no task record (a create interrupted by a crash): removing it"));
     ++recovery_.orphans;
     CleanupShim(ns, id, BundleDir(ns, id), [remaining, done](auto) {
       if (--*remaining == 0) done();

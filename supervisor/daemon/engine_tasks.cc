@@ -34,7 +34,8 @@ namespace {
 
 constexpr char kOptionsType[] = "containerd.runc.v1.Options";
 constexpr char kProcessType[] = "types.containerd.io/opencontainers/runtime-spec/1/Process";
-constexpr char kResourcesType[] = "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources";
+constexpr char kResourcesType[] =
+    "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources";
 constexpr absl::Duration kStateRetry = absl::Seconds(2);
 // How long a forced delete waits for the exit its SIGKILL causes.
 constexpr absl::Duration kForceKillWait = absl::Seconds(10);
@@ -139,7 +140,8 @@ absl::StatusOr<std::unique_ptr<ProcessStdio>> Engine::OpenStdio(const std::strin
                                                                 const StdioConfig& stdio,
                                                                 bool existing) {
   if (!stdio.attach) return std::unique_ptr<ProcessStdio>();
-  return ProcessStdio::Create(loop_.get(), bundle, name, stdio.stdin_open, stdio.terminal, existing);
+  return ProcessStdio::Create(loop_.get(), bundle, name, stdio.stdin_open, stdio.terminal,
+                              existing);
 }
 
 // ---- create ----
@@ -150,17 +152,20 @@ void Engine::CreateTask(const std::string& ns, const std::string& ref, StdioConf
   if (!found.ok()) return done(found.status());
   Container* c = *found;
   const std::string id = c->record.id;
-  if (c->task) return done(absl::AlreadyExistsError(absl::StrCat("container ", id, " already has a task")));
-  if (c->busy) return done(absl::FailedPreconditionError(absl::StrCat("container ", id, " is busy")));
+  if (c->task)
+    return done(absl::AlreadyExistsError(absl::StrCat("container ", id, " already has a task")));
+  if (c->busy)
+    return done(absl::FailedPreconditionError(absl::StrCat("container ", id, " is busy")));
   absl::StatusOr<bool> terminal = SpecTerminal(c->record.spec_json);
   if (!terminal.ok()) return done(terminal.status());
   if (stdio.terminal != *terminal) {
-    return done(absl::InvalidArgumentError(absl::StrCat(
-        "stdio.terminal is ", stdio.terminal ? "true" : "false", " but container ", id,
-        "'s process.terminal is ", *terminal ? "true" : "false")));
+    return done(absl::InvalidArgumentError(
+        absl::StrCat("stdio.terminal is ", stdio.terminal ? "true" : "false", " but container ", id,
+                     "'s process.terminal is ", *terminal ? "true" : "false")));
   }
   if (stdio.terminal && !stdio.attach) {
-    return done(absl::InvalidArgumentError("stdio.terminal needs stdio.attach (a terminal needs a client)"));
+    return done(absl::InvalidArgumentError(
+        "stdio.terminal needs stdio.attach (a terminal needs a client)"));
   }
   c->busy = true;
   ShimCommand cmd = Command(ns, id, ShimOptions(c->record));
@@ -310,36 +315,39 @@ void Engine::Start(const std::string& ns, const std::string& ref, const std::str
   if (!p.ok()) return done(p.status());
   if ((*p)->status != TaskStatus::kCreated) {
     return done(absl::FailedPreconditionError(
-        absl::StrCat(exec_id.empty() ? "container " + id : "process " + exec_id, " is not in the created state")));
+        absl::StrCat(exec_id.empty() ? "container " + id : "process " + exec_id,
+                     " is not in the created state")));
   }
   absl::StatusOr<ttrpc::TaskClient*> client = Client(*t);
   if (!client.ok()) return done(client.status());
   v2::StartRequest req;
   req.set_id(id);
   req.set_exec_id(exec_id);
-  (*client)->Start(req, Noting<v2::StartResponse>(ns, id, [this, ns, id, exec_id, done](
-                                                             absl::StatusOr<v2::StartResponse> r) {
-    if (!r.ok()) return done(r.status());
-    absl::StatusOr<Task*> t = FindTask(ns, id);
-    if (!t.ok()) return done(t.status());
-    absl::StatusOr<Process*> p = FindProcess(*t, exec_id);
-    if (!p.ok()) return done(p.status());
-    // An exit may have been recorded before this answer (a process that
-    // ends at once): never go back from stopped.
-    if (!(*p)->exited()) (*p)->status = TaskStatus::kRunning;
-    (*p)->pid = r->pid();
-    EventRecord e = NewEvent(ns, exec_id.empty() ? "/tasks/start" : "/tasks/exec-started", id, exec_id);
-    e.pid = r->pid();
-    absl::Status st;
-    if (exec_id.empty()) {
-      (*t)->record.started_at = absl::Now();
-      st = Commit([&] { return store_->PutTask(Persisted(**t)); }, {e});
-    } else {
-      st = Commit([] { return absl::OkStatus(); }, {e});
-    }
-    if (!st.ok()) log::Error(absl::StrCat("record start of ", id, ": ", st.message()));
-    done(r->pid());
-  }));
+  (*client)->Start(
+      req, Noting<v2::StartResponse>(
+               ns, id, [this, ns, id, exec_id, done](absl::StatusOr<v2::StartResponse> r) {
+                 if (!r.ok()) return done(r.status());
+                 absl::StatusOr<Task*> t = FindTask(ns, id);
+                 if (!t.ok()) return done(t.status());
+                 absl::StatusOr<Process*> p = FindProcess(*t, exec_id);
+                 if (!p.ok()) return done(p.status());
+                 // An exit may have been recorded before this answer (a process that
+                 // ends at once): never go back from stopped.
+                 if (!(*p)->exited()) (*p)->status = TaskStatus::kRunning;
+                 (*p)->pid = r->pid();
+                 EventRecord e = NewEvent(
+                     ns, exec_id.empty() ? "/tasks/start" : "/tasks/exec-started", id, exec_id);
+                 e.pid = r->pid();
+                 absl::Status st;
+                 if (exec_id.empty()) {
+                   (*t)->record.started_at = absl::Now();
+                   st = Commit([&] { return store_->PutTask(Persisted(**t)); }, {e});
+                 } else {
+                   st = Commit([] { return absl::OkStatus(); }, {e});
+                 }
+                 if (!st.ok()) log::Error(absl::StrCat("record start of ", id, ": ", st.message()));
+                 done(r->pid());
+               }));
 }
 
 void Engine::Kill(const std::string& ns, const std::string& ref, const std::string& exec_id,
@@ -350,8 +358,8 @@ void Engine::Kill(const std::string& ns, const std::string& ref, const std::stri
   absl::StatusOr<Process*> p = FindProcess(*t, exec_id);
   if (!p.ok()) return done(p.status());
   if ((*p)->exited() && !all) {
-    return done(absl::FailedPreconditionError(
-        absl::StrCat(exec_id.empty() ? "container " + id : "process " + exec_id, " is not running")));
+    return done(absl::FailedPreconditionError(absl::StrCat(
+        exec_id.empty() ? "container " + id : "process " + exec_id, " is not running")));
   }
   absl::StatusOr<ttrpc::TaskClient*> client = Client(*t);
   if (!client.ok()) return done(client.status());
@@ -361,9 +369,9 @@ void Engine::Kill(const std::string& ns, const std::string& ref, const std::stri
   req.set_signal(static_cast<uint32_t>(signal));
   req.set_all(all);
   (*client)->Kill(req, Noting<berth::pb::Empty>(ns, id, [done](absl::StatusOr<berth::pb::Empty> r) {
-    if (!r.ok()) return done(r.status());
-    done(Nothing{});
-  }));
+                    if (!r.ok()) return done(r.status());
+                    done(Nothing{});
+                  }));
 }
 
 void Engine::Wait(const std::string& ns, const std::string& ref, const std::string& exec_id,
@@ -467,15 +475,16 @@ void Engine::DeleteTask(const std::string& ns, const std::string& ref, bool forc
   Container* c = *found;
   std::string id = c->record.id;
   if (!c->task) return done(absl::NotFoundError(absl::StrCat("container ", id, " has no task")));
-  if (c->busy) return done(absl::FailedPreconditionError(absl::StrCat("container ", id, " is busy")));
+  if (c->busy)
+    return done(absl::FailedPreconditionError(absl::StrCat("container ", id, " is busy")));
   Task* t = c->task.get();
   if (t->shim_gone) {
     return RemoveTask(c, done, ExitInfo{t->init.pid, t->init.exit_status, t->init.exited_at});
   }
   bool running = !t->init.exited() && t->init.status != TaskStatus::kCreated;
   if (running && !force) {
-    return done(absl::FailedPreconditionError(absl::StrCat(
-        "container ", id, " is running: stop it first, or delete with force")));
+    return done(absl::FailedPreconditionError(
+        absl::StrCat("container ", id, " is running: stop it first, or delete with force")));
   }
   c->busy = true;
   auto finish = [this, ns, id, done](absl::StatusOr<ExitInfo> info) {
@@ -495,7 +504,8 @@ void Engine::DeleteTask(const std::string& ns, const std::string& ref, bool forc
     if (it == containers_.end() || !it->second.task) return finish(absl::NotFoundError("gone"));
     Task* t = it->second.task.get();
     auto fallback = [this, ns, id, finish, bundle = t->record.bundle](const absl::Status& why) {
-      log::Warn(absl::StrCat("delete task ", id, ": ", why.message(), " (running the shim's delete)"));
+      log::Warn(
+          absl::StrCat("delete task ", id, ": ", why.message(), " (running the shim's delete)"));
       CleanupShim(ns, id, bundle, [finish](absl::StatusOr<v2::DeleteResponse> r) {
         if (!r.ok()) return finish(ExitInfo{});
         finish(ExitInfo{r->pid(), r->exit_status(), FromTimestamp(r->exited_at())});
@@ -559,9 +569,10 @@ void Engine::DeleteTask(const std::string& ns, const std::string& ref, bool forc
     kill.set_id(id);
     kill.set_signal(SIGKILL);
     kill.set_all(true);
-    (*client)->Kill(kill, Noting<berth::pb::Empty>(ns, id, [give_up](absl::StatusOr<berth::pb::Empty> r) {
-      if (!r.ok()) give_up(r.status().message());
-    }));
+    (*client)->Kill(kill,
+                    Noting<berth::pb::Empty>(ns, id, [give_up](absl::StatusOr<berth::pb::Empty> r) {
+                      if (!r.ok()) give_up(r.status().message());
+                    }));
   };
   if (t->init.status != TaskStatus::kPaused) return kill_all();
   v2::ResumeRequest resume;
@@ -611,29 +622,32 @@ void Engine::Exec(const std::string& ns, const std::string& ref, ExecConfig exec
   Process* raw = p.get();
   (*t)->execs[exec.exec_id] = std::move(p);
   std::string exec_id = exec.exec_id;
-  (*client)->Exec(req, Noting<berth::pb::Empty>(ns, id, [this, ns, id, exec_id, raw, done](
-                                                            absl::StatusOr<berth::pb::Empty> r) {
-    absl::StatusOr<Task*> t = FindTask(ns, id);
-    if (!t.ok()) return done(t.status());
-    auto it = (*t)->execs.find(exec_id);
-    if (it == (*t)->execs.end() || it->second.get() != raw) return done(absl::AbortedError("task changed"));
-    if (!r.ok()) {
-      if (it->second->io) it->second->io->CloseAll();
-      (*t)->execs.erase(it);
-      return done(r.status());
-    }
-    absl::Status st = Commit([] { return absl::OkStatus(); },
-                             {NewEvent(ns, "/tasks/exec-added", id, exec_id)});
-    if (!st.ok()) log::Error(absl::StrCat("record exec: ", st.message()));
-    done(exec_id);
-  }));
+  (*client)->Exec(
+      req, Noting<berth::pb::Empty>(
+               ns, id, [this, ns, id, exec_id, raw, done](absl::StatusOr<berth::pb::Empty> r) {
+                 absl::StatusOr<Task*> t = FindTask(ns, id);
+                 if (!t.ok()) return done(t.status());
+                 auto it = (*t)->execs.find(exec_id);
+                 if (it == (*t)->execs.end() || it->second.get() != raw)
+                   return done(absl::AbortedError("task changed"));
+                 if (!r.ok()) {
+                   if (it->second->io) it->second->io->CloseAll();
+                   (*t)->execs.erase(it);
+                   return done(r.status());
+                 }
+                 absl::Status st = Commit([] { return absl::OkStatus(); },
+                                          {NewEvent(ns, "/tasks/exec-added", id, exec_id)});
+                 if (!st.ok()) log::Error(absl::StrCat("record exec: ", st.message()));
+                 done(exec_id);
+               }));
 }
 
-void Engine::DeleteProcess(const std::string& ns, const std::string& ref, const std::string& exec_id,
-                           Done<ExitInfo> done) {
+void Engine::DeleteProcess(const std::string& ns, const std::string& ref,
+                           const std::string& exec_id, Done<ExitInfo> done) {
   absl::StatusOr<Task*> t = FindTask(ns, ref);
   if (!t.ok()) return done(t.status());
-  if (exec_id.empty()) return done(absl::InvalidArgumentError("exec_id: empty (delete the task instead)"));
+  if (exec_id.empty())
+    return done(absl::InvalidArgumentError("exec_id: empty (delete the task instead)"));
   std::string id = (*t)->record.container_id;
   absl::StatusOr<Process*> p = FindProcess(*t, exec_id);
   if (!p.ok()) return done(p.status());
@@ -645,25 +659,26 @@ void Engine::DeleteProcess(const std::string& ns, const std::string& ref, const 
   v2::DeleteRequest req;
   req.set_id(id);
   req.set_exec_id(exec_id);
-  (*client)->Delete(req, Noting<v2::DeleteResponse>(ns, id, [this, ns, id, exec_id, done](
-                                                                absl::StatusOr<v2::DeleteResponse> r) {
-    if (!r.ok()) return done(r.status());
-    absl::StatusOr<Task*> t = FindTask(ns, id);
-    if (t.ok()) {
-      auto it = (*t)->execs.find(exec_id);
-      if (it != (*t)->execs.end()) {
-        if (it->second->io) it->second->io->CloseAll();
-        (*t)->execs.erase(it);
-      }
-    }
-    EventRecord e = NewEvent(ns, "/tasks/delete", id, exec_id);
-    e.pid = r->pid();
-    e.exit_status = r->exit_status();
-    e.exited_at = FromTimestamp(r->exited_at());
-    absl::Status st = Commit([] { return absl::OkStatus(); }, {e});
-    if (!st.ok()) log::Error(absl::StrCat("record exec delete: ", st.message()));
-    done(ExitInfo{r->pid(), r->exit_status(), FromTimestamp(r->exited_at())});
-  }));
+  (*client)->Delete(
+      req, Noting<v2::DeleteResponse>(
+               ns, id, [this, ns, id, exec_id, done](absl::StatusOr<v2::DeleteResponse> r) {
+                 if (!r.ok()) return done(r.status());
+                 absl::StatusOr<Task*> t = FindTask(ns, id);
+                 if (t.ok()) {
+                   auto it = (*t)->execs.find(exec_id);
+                   if (it != (*t)->execs.end()) {
+                     if (it->second->io) it->second->io->CloseAll();
+                     (*t)->execs.erase(it);
+                   }
+                 }
+                 EventRecord e = NewEvent(ns, "/tasks/delete", id, exec_id);
+                 e.pid = r->pid();
+                 e.exit_status = r->exit_status();
+                 e.exited_at = FromTimestamp(r->exited_at());
+                 absl::Status st = Commit([] { return absl::OkStatus(); }, {e});
+                 if (!st.ok()) log::Error(absl::StrCat("record exec delete: ", st.message()));
+                 done(ExitInfo{r->pid(), r->exit_status(), FromTimestamp(r->exited_at())});
+               }));
 }
 
 // ---- pass-through calls ----
@@ -680,10 +695,11 @@ void Engine::ResizePty(const std::string& ns, const std::string& ref, const std:
   req.set_exec_id(exec_id);
   req.set_width(width);
   req.set_height(height);
-  (*client)->ResizePty(req, Noting<berth::pb::Empty>(ns, id, [done](absl::StatusOr<berth::pb::Empty> r) {
-    if (!r.ok()) return done(r.status());
-    done(Nothing{});
-  }));
+  (*client)->ResizePty(req,
+                       Noting<berth::pb::Empty>(ns, id, [done](absl::StatusOr<berth::pb::Empty> r) {
+                         if (!r.ok()) return done(r.status());
+                         done(Nothing{});
+                       }));
 }
 
 void Engine::CloseIO(const std::string& ns, const std::string& ref, const std::string& exec_id,
@@ -705,10 +721,11 @@ void Engine::CloseIO(const std::string& ns, const std::string& ref, const std::s
     req.set_id(id);
     req.set_exec_id(exec_id);
     req.set_stdin(true);
-    (*client)->CloseIO(req, Noting<berth::pb::Empty>(ns, id, [done](absl::StatusOr<berth::pb::Empty> r) {
-      if (!r.ok()) return done(r.status());
-      done(Nothing{});
-    }));
+    (*client)->CloseIO(req,
+                       Noting<berth::pb::Empty>(ns, id, [done](absl::StatusOr<berth::pb::Empty> r) {
+                         if (!r.ok()) return done(r.status());
+                         done(Nothing{});
+                       }));
   });
 }
 
@@ -723,16 +740,18 @@ void Engine::Pause(const std::string& ns, const std::string& ref, Done<Nothing> 
   if (!client.ok()) return done(client.status());
   v2::PauseRequest req;
   req.set_id(id);
-  (*client)->Pause(req, Noting<berth::pb::Empty>(ns, id, [this, ns, id, done](absl::StatusOr<berth::pb::Empty> r) {
-    if (!r.ok()) return done(r.status());
-    absl::StatusOr<Task*> t = FindTask(ns, id);
-    if (!t.ok()) return done(t.status());
-    if ((*t)->init.status == TaskStatus::kRunning) (*t)->init.status = TaskStatus::kPaused;
-    absl::Status st = Commit([&] { return store_->PutTask(Persisted(**t)); },
-                             {NewEvent(ns, "/tasks/paused", id)});
-    if (!st.ok()) return done(st);
-    done(Nothing{});
-  }));
+  (*client)->Pause(
+      req,
+      Noting<berth::pb::Empty>(ns, id, [this, ns, id, done](absl::StatusOr<berth::pb::Empty> r) {
+        if (!r.ok()) return done(r.status());
+        absl::StatusOr<Task*> t = FindTask(ns, id);
+        if (!t.ok()) return done(t.status());
+        if ((*t)->init.status == TaskStatus::kRunning) (*t)->init.status = TaskStatus::kPaused;
+        absl::Status st = Commit([&] { return store_->PutTask(Persisted(**t)); },
+                                 {NewEvent(ns, "/tasks/paused", id)});
+        if (!st.ok()) return done(st);
+        done(Nothing{});
+      }));
 }
 
 void Engine::Resume(const std::string& ns, const std::string& ref, Done<Nothing> done) {
@@ -746,19 +765,22 @@ void Engine::Resume(const std::string& ns, const std::string& ref, Done<Nothing>
   if (!client.ok()) return done(client.status());
   v2::ResumeRequest req;
   req.set_id(id);
-  (*client)->Resume(req, Noting<berth::pb::Empty>(ns, id, [this, ns, id, done](absl::StatusOr<berth::pb::Empty> r) {
-    if (!r.ok()) return done(r.status());
-    absl::StatusOr<Task*> t = FindTask(ns, id);
-    if (!t.ok()) return done(t.status());
-    if ((*t)->init.status == TaskStatus::kPaused) (*t)->init.status = TaskStatus::kRunning;
-    absl::Status st = Commit([&] { return store_->PutTask(Persisted(**t)); },
-                             {NewEvent(ns, "/tasks/resumed", id)});
-    if (!st.ok()) return done(st);
-    done(Nothing{});
-  }));
+  (*client)->Resume(
+      req,
+      Noting<berth::pb::Empty>(ns, id, [this, ns, id, done](absl::StatusOr<berth::pb::Empty> r) {
+        if (!r.ok()) return done(r.status());
+        absl::StatusOr<Task*> t = FindTask(ns, id);
+        if (!t.ok()) return done(t.status());
+        if ((*t)->init.status == TaskStatus::kPaused) (*t)->init.status = TaskStatus::kRunning;
+        absl::Status st = Commit([&] { return store_->PutTask(Persisted(**t)); },
+                                 {NewEvent(ns, "/tasks/resumed", id)});
+        if (!st.ok()) return done(st);
+        done(Nothing{});
+      }));
 }
 
-void Engine::ListPids(const std::string& ns, const std::string& ref, Done<std::vector<uint32_t>> done) {
+void Engine::ListPids(const std::string& ns, const std::string& ref,
+                      Done<std::vector<uint32_t>> done) {
   absl::StatusOr<Task*> t = FindTask(ns, ref);
   if (!t.ok()) return done(t.status());
   std::string id = (*t)->record.container_id;
@@ -767,11 +789,11 @@ void Engine::ListPids(const std::string& ns, const std::string& ref, Done<std::v
   v2::PidsRequest req;
   req.set_id(id);
   (*client)->Pids(req, Noting<v2::PidsResponse>(ns, id, [done](absl::StatusOr<v2::PidsResponse> r) {
-    if (!r.ok()) return done(r.status());
-    std::vector<uint32_t> pids;
-    for (const auto& p : r->processes()) pids.push_back(p.pid());
-    done(std::move(pids));
-  }));
+                    if (!r.ok()) return done(r.status());
+                    std::vector<uint32_t> pids;
+                    for (const auto& p : r->processes()) pids.push_back(p.pid());
+                    done(std::move(pids));
+                  }));
 }
 
 void Engine::Stats(const std::string& ns, const std::string& ref, Done<v2::StatsResponse> done) {
@@ -785,8 +807,8 @@ void Engine::Stats(const std::string& ns, const std::string& ref, Done<v2::Stats
   (*client)->Stats(req, Noting<v2::StatsResponse>(ns, id, std::move(done)));
 }
 
-void Engine::Update(const std::string& ns, const std::string& ref, const std::string& resources_json,
-                    Done<Nothing> done) {
+void Engine::Update(const std::string& ns, const std::string& ref,
+                    const std::string& resources_json, Done<Nothing> done) {
   absl::StatusOr<Task*> t = FindTask(ns, ref);
   if (!t.ok()) return done(t.status());
   std::string id = (*t)->record.container_id;
@@ -796,10 +818,11 @@ void Engine::Update(const std::string& ns, const std::string& ref, const std::st
   req.set_id(id);
   req.mutable_resources()->set_type_url(kResourcesType);
   req.mutable_resources()->set_value(resources_json);
-  (*client)->Update(req, Noting<berth::pb::Empty>(ns, id, [done](absl::StatusOr<berth::pb::Empty> r) {
-    if (!r.ok()) return done(r.status());
-    done(Nothing{});
-  }));
+  (*client)->Update(req,
+                    Noting<berth::pb::Empty>(ns, id, [done](absl::StatusOr<berth::pb::Empty> r) {
+                      if (!r.ok()) return done(r.status());
+                      done(Nothing{});
+                    }));
 }
 
 absl::StatusOr<TaskView> Engine::GetTask(const std::string& ns, const std::string& ref) {
@@ -817,14 +840,14 @@ std::vector<TaskView> Engine::ListTasks(const std::string& ns) {
 
 // ---- attach ----
 
-absl::Status Engine::Attach(const std::string& ns, const std::string& ref, const std::string& exec_id,
-                            std::shared_ptr<Attachment> a) {
+absl::Status Engine::Attach(const std::string& ns, const std::string& ref,
+                            const std::string& exec_id, std::shared_ptr<Attachment> a) {
   BERTH_ASSIGN_OR_RETURN(Task * t, FindTask(ns, ref));
   BERTH_ASSIGN_OR_RETURN(Process * p, FindProcess(t, exec_id));
   if (!p->io) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "process ", exec_id.empty() ? t->record.container_id : exec_id,
-        " was not created with stdio.attach: its output is not held by berthd"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("process ", exec_id.empty() ? t->record.container_id : exec_id,
+                     " was not created with stdio.attach: its output is not held by berthd"));
   }
   if (p->exited()) {
     a->Ack();

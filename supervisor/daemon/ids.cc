@@ -19,7 +19,8 @@ absl::Status ValidateName(absl::string_view value, absl::string_view field) {
   if (value.size() > kMax) return bad("is longer than 128 characters");
   if (!absl::ascii_isalnum(value[0])) return bad("does not start with a letter or digit");
   for (char c : value) {
-    if (!absl::ascii_isalnum(c) && c != '_' && c != '.' && c != '-') return bad("has a character that is not allowed");
+    if (!absl::ascii_isalnum(c) && c != '_' && c != '.' && c != '-')
+      return bad("has a character that is not allowed");
   }
   return absl::OkStatus();
 }

@@ -40,7 +40,8 @@ absl::StatusOr<std::unique_ptr<ProcessStdio>> ProcessStdio::Create(EventLoop* lo
   BERTH_ASSIGN_OR_RETURN(io->out_, MakeFifo(io->fifos_.out, existing));
   int out = io->out_.get();
   ProcessStdio* self = io.get();
-  BERTH_RETURN_IF_ERROR(loop->Add(out, EPOLLIN, [self, out](uint32_t) { self->ReadOutput(out, false); }));
+  BERTH_RETURN_IF_ERROR(
+      loop->Add(out, EPOLLIN, [self, out](uint32_t) { self->ReadOutput(out, false); }));
   if (!terminal) {
     io->fifos_.err = base + ".stderr";
     BERTH_ASSIGN_OR_RETURN(io->err_, MakeFifo(io->fifos_.err, existing));
@@ -74,7 +75,8 @@ void ProcessStdio::ReadOutput(int fd, bool is_stderr) {
     ssize_t n = read(fd, buf, sizeof buf);
     if (n <= 0) return;  // EAGAIN: drained (we hold a writer: no end of file)
     std::erase_if(attached_, [](const auto& a) { return a->cancelled(); });
-    for (const auto& a : attached_) a->Output(is_stderr, absl::string_view(buf, static_cast<size_t>(n)));
+    for (const auto& a : attached_)
+      a->Output(is_stderr, absl::string_view(buf, static_cast<size_t>(n)));
   }
 }
 

@@ -2,7 +2,6 @@
 
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
-
 #include <sys/prctl.h>
 
 #include <algorithm>
@@ -26,29 +25,62 @@ using google::protobuf::Value;
 
 // docker's default capability set (moby's oci/caps/defaults.go).
 const char* const kDefaultCaps[] = {
-    "CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",     "CAP_FOWNER",           "CAP_MKNOD",
-    "CAP_NET_RAW", "CAP_SETGID",      "CAP_SETUID",     "CAP_SETFCAP",          "CAP_SETPCAP",
-    "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"};
+    "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
+    "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
+    "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+    "CAP_KILL",    "CAP_AUDIT_WRITE"};
 
 // Every capability this kernel generation knows (for --privileged and ALL),
 // in the order of their numbers.
-const char* const kAllCaps[] = {
-    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
-    "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
-    "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK",
-    "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE",
-    "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE",
-    "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE",
-    "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG",
-    "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
-    "CAP_CHECKPOINT_RESTORE"};
+const char* const kAllCaps[] = {"CAP_CHOWN",
+                                "CAP_DAC_OVERRIDE",
+                                "CAP_DAC_READ_SEARCH",
+                                "CAP_FOWNER",
+                                "CAP_FSETID",
+                                "CAP_KILL",
+                                "CAP_SETGID",
+                                "CAP_SETUID",
+                                "CAP_SETPCAP",
+                                "CAP_LINUX_IMMUTABLE",
+                                "CAP_NET_BIND_SERVICE",
+                                "CAP_NET_BROADCAST",
+                                "CAP_NET_ADMIN",
+                                "CAP_NET_RAW",
+                                "CAP_IPC_LOCK",
+                                "CAP_IPC_OWNER",
+                                "CAP_SYS_MODULE",
+                                "CAP_SYS_RAWIO",
+                                "CAP_SYS_CHROOT",
+                                "CAP_SYS_PTRACE",
+                                "CAP_SYS_PACCT",
+                                "CAP_SYS_ADMIN",
+                                "CAP_SYS_BOOT",
+                                "CAP_SYS_NICE",
+                                "CAP_SYS_RESOURCE",
+                                "CAP_SYS_TIME",
+                                "CAP_SYS_TTY_CONFIG",
+                                "CAP_MKNOD",
+                                "CAP_LEASE",
+                                "CAP_AUDIT_WRITE",
+                                "CAP_AUDIT_CONTROL",
+                                "CAP_SETFCAP",
+                                "CAP_MAC_OVERRIDE",
+                                "CAP_MAC_ADMIN",
+                                "CAP_SYSLOG",
+                                "CAP_WAKE_ALARM",
+                                "CAP_BLOCK_SUSPEND",
+                                "CAP_AUDIT_READ",
+                                "CAP_PERFMON",
+                                "CAP_BPF",
+                                "CAP_CHECKPOINT_RESTORE"};
 
 // --privileged and ALL mean every capability berthd itself may grant (its
 // bounding set), as docker's do: a VM without CAP_SYS_RESOURCE cannot give it.
 std::vector<std::string> GrantableCaps() {
   std::vector<std::string> caps;
   for (size_t i = 0; i < std::size(kAllCaps); ++i) {
-    if (prctl(PR_CAPBSET_READ, static_cast<unsigned long>(i), 0, 0, 0) > 0) caps.push_back(kAllCaps[i]);
+    if (prctl(PR_CAPBSET_READ, static_cast<unsigned long>(i), 0, 0, 0) > 0)
+      caps.push_back(kAllCaps[i]);
   }
   return caps;
 }
@@ -57,7 +89,8 @@ absl::StatusOr<Struct> ToStruct(const std::string& json, absl::string_view what)
   Struct s;
   auto st = google::protobuf::util::JsonStringToMessage(json, &s);
   if (!st.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(what, ": not a JSON object: ", st.message().as_string()));
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": not a JSON object: ", st.message().as_string()));
   }
   return s;
 }
@@ -114,7 +147,8 @@ absl::Status ApplyUser(Struct* process, const std::string& user, absl::string_vi
 }
 
 // Adds KEY=VALUE entries, replacing the ones with the same KEY.
-std::vector<std::string> MergeEnv(std::vector<std::string> base, const std::vector<std::string>& add) {
+std::vector<std::string> MergeEnv(std::vector<std::string> base,
+                                  const std::vector<std::string>& add) {
   for (const std::string& kv : add) {
     std::string key = kv.substr(0, kv.find('='));
     std::erase_if(base, [&](const std::string& b) { return b.substr(0, b.find('=')) == key; });
@@ -152,14 +186,16 @@ absl::StatusOr<std::string> BuildSpec(const v1::ProcessConfig& p, const std::str
   (*process->mutable_fields())["args"].mutable_list_value()->CopyFrom(
       Strings({p.args().begin(), p.args().end()}));
   std::vector<std::string> env = StringsOf(process->fields().at("env"));
-  if (!p.terminal()) std::erase_if(env, [](const std::string& e) { return absl::StartsWith(e, "TERM="); });
+  if (!p.terminal())
+    std::erase_if(env, [](const std::string& e) { return absl::StartsWith(e, "TERM="); });
   env = MergeEnv(env, {p.env().begin(), p.env().end()});
   (*process->mutable_fields())["env"].mutable_list_value()->CopyFrom(Strings(env));
   (*process->mutable_fields())["terminal"].set_bool_value(p.terminal());
   (*process->mutable_fields())["noNewPrivileges"].set_bool_value(false);
   if (!p.cwd().empty()) {
     if (p.cwd()[0] != '/') {
-      return absl::InvalidArgumentError(absl::StrCat("process.cwd: \"", p.cwd(), "\" is not absolute"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("process.cwd: \"", p.cwd(), "\" is not absolute"));
     }
     (*process->mutable_fields())["cwd"].set_string_value(p.cwd());
   }
@@ -198,7 +234,7 @@ absl::StatusOr<std::string> BuildSpec(const v1::ProcessConfig& p, const std::str
   (*root->mutable_fields())["path"].set_string_value("rootfs");
   (*root->mutable_fields())["readonly"].set_bool_value(read_only);
   (*spec.mutable_fields())["hostname"].set_string_value(p.hostname().empty() ? id.substr(0, 12)
-                                                                            : p.hostname());
+                                                                             : p.hostname());
   Struct* linux = Obj(&spec, "linux");
   (*linux->mutable_fields())["cgroupsPath"].set_string_value(absl::StrCat("/berth/", ns, "/", id));
   if (p.privileged()) {
@@ -207,7 +243,8 @@ absl::StatusOr<std::string> BuildSpec(const v1::ProcessConfig& p, const std::str
   }
   Struct* resources = Obj(linux, "resources");
   if (p.memory_bytes() < 0) return absl::InvalidArgumentError("process.memory_bytes: negative");
-  if (p.memory_bytes() > 0) SetNumber(Obj(resources, "memory"), "limit", static_cast<double>(p.memory_bytes()));
+  if (p.memory_bytes() > 0)
+    SetNumber(Obj(resources, "memory"), "limit", static_cast<double>(p.memory_bytes()));
   if (p.cpus() < 0) return absl::InvalidArgumentError("process.cpus: negative");
   if (p.cpus() > 0) {
     constexpr double kPeriod = 100000;  // docker's --cpus: quota over a 100 ms period
@@ -216,7 +253,8 @@ absl::StatusOr<std::string> BuildSpec(const v1::ProcessConfig& p, const std::str
     SetNumber(cpu, "quota", std::round(p.cpus() * kPeriod));
   }
   if (p.pids_limit() < 0) return absl::InvalidArgumentError("process.pids_limit: negative");
-  if (p.pids_limit() > 0) SetNumber(Obj(resources, "pids"), "limit", static_cast<double>(p.pids_limit()));
+  if (p.pids_limit() > 0)
+    SetNumber(Obj(resources, "pids"), "limit", static_cast<double>(p.pids_limit()));
   BERTH_ASSIGN_OR_RETURN(std::string json, ToJson(spec));
   BERTH_RETURN_IF_ERROR(Validate(json));
   return json;
@@ -234,7 +272,8 @@ absl::StatusOr<std::string> NormaliseSpec(const std::string& spec_json, bool rea
 absl::StatusOr<std::string> BuildExecProcess(const std::string& spec_json, const ExecSettings& e) {
   if (e.args.empty()) return absl::InvalidArgumentError("args: no command given");
   BERTH_ASSIGN_OR_RETURN(Struct spec, ToStruct(spec_json, "container spec"));
-  Struct process = spec.fields().count("process") ? spec.fields().at("process").struct_value() : Struct();
+  Struct process =
+      spec.fields().count("process") ? spec.fields().at("process").struct_value() : Struct();
   (*process.mutable_fields())["args"].mutable_list_value()->CopyFrom(Strings(e.args));
   std::vector<std::string> env;
   if (process.fields().count("env")) env = StringsOf(process.fields().at("env"));
@@ -242,7 +281,8 @@ absl::StatusOr<std::string> BuildExecProcess(const std::string& spec_json, const
   BERTH_RETURN_IF_ERROR(CheckEnv(add));
   (*process.mutable_fields())["env"].mutable_list_value()->CopyFrom(Strings(MergeEnv(env, e.env)));
   if (!e.cwd.empty()) {
-    if (e.cwd[0] != '/') return absl::InvalidArgumentError(absl::StrCat("cwd: \"", e.cwd, "\" is not absolute"));
+    if (e.cwd[0] != '/')
+      return absl::InvalidArgumentError(absl::StrCat("cwd: \"", e.cwd, "\" is not absolute"));
     (*process.mutable_fields())["cwd"].set_string_value(e.cwd);
   }
   BERTH_RETURN_IF_ERROR(ApplyUser(&process, e.user, "user"));
@@ -250,7 +290,8 @@ absl::StatusOr<std::string> BuildExecProcess(const std::string& spec_json, const
   process.mutable_fields()->erase("consoleSize");
   BERTH_ASSIGN_OR_RETURN(std::string json, ToJson(process));
   absl::StatusOr<spec::Process> parsed = spec::ParseProcessJson(json);
-  if (!parsed.ok()) return absl::InvalidArgumentError(absl::StrCat("process: ", parsed.status().message()));
+  if (!parsed.ok())
+    return absl::InvalidArgumentError(absl::StrCat("process: ", parsed.status().message()));
   return json;
 }
 

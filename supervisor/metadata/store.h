@@ -39,8 +39,8 @@ struct ContainerRecord {
   std::string spec_json;
   std::string rootfs_path;  // host directory: the overlay's lower layer
   bool rootfs_read_only = false;
-  std::string runtime;      // "berth" or "runc"
-  std::string sandbox_id;   // empty until CRI pod sandboxes exist
+  std::string runtime;     // "berth" or "runc"
+  std::string sandbox_id;  // empty until CRI pod sandboxes exist
   absl::Time created_at = absl::UnixEpoch();
   absl::Time updated_at = absl::UnixEpoch();
 };
@@ -93,7 +93,7 @@ class Store {
   absl::Status Transaction(const std::function<absl::Status()>& body);
 
   // Namespaces. "default" exists from the start.
-  absl::Status CreateNamespace(const NamespaceRecord& ns);  // ALREADY_EXISTS
+  absl::Status CreateNamespace(const NamespaceRecord& ns);                // ALREADY_EXISTS
   absl::StatusOr<NamespaceRecord> GetNamespace(const std::string& name);  // NOT_FOUND
   absl::StatusOr<std::vector<NamespaceRecord>> ListNamespaces();
   // NOT_FOUND; FAILED_PRECONDITION while containers are in it.
@@ -103,7 +103,8 @@ class Store {
   // a namespace that does not exist creates it.
   absl::Status InsertContainer(const ContainerRecord& c);  // ALREADY_EXISTS naming id or name
   absl::Status UpdateContainer(const ContainerRecord& c);  // NOT_FOUND; ALREADY_EXISTS (name)
-  absl::Status DeleteContainer(const std::string& ns, const std::string& id);  // NOT_FOUND; its task too
+  absl::Status DeleteContainer(const std::string& ns,
+                               const std::string& id);  // NOT_FOUND; its task too
   absl::StatusOr<ContainerRecord> GetContainer(const std::string& ns, const std::string& id);
   // ns empty: every namespace. Ordered by created_at, then id.
   absl::StatusOr<std::vector<ContainerRecord>> ListContainers(const std::string& ns);

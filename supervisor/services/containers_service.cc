@@ -11,17 +11,21 @@ namespace berth::supervisor {
 namespace {
 
 absl::Status CheckRootfs(const v1::Rootfs& r) {
-  if (r.path().empty()) return absl::InvalidArgumentError("rootfs.path: empty (a directory is needed)");
+  if (r.path().empty())
+    return absl::InvalidArgumentError("rootfs.path: empty (a directory is needed)");
   if (r.path()[0] != '/') {
-    return absl::InvalidArgumentError(absl::StrCat("rootfs.path: \"", r.path(), "\" is not absolute"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("rootfs.path: \"", r.path(), "\" is not absolute"));
   }
   struct stat st;
   if (stat(r.path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    return absl::InvalidArgumentError(absl::StrCat("rootfs.path: ", r.path(), " is not a directory"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("rootfs.path: ", r.path(), " is not a directory"));
   }
   // Overlay options are split at ',' and ':'; such a path cannot be a lower layer.
   if (r.path().find_first_of(",:") != std::string::npos) {
-    return absl::InvalidArgumentError(absl::StrCat("rootfs.path: ", r.path(), " contains ',' or ':'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("rootfs.path: ", r.path(), " contains ',' or ':'"));
   }
   return absl::OkStatus();
 }

@@ -29,11 +29,16 @@ void ToProto(absl::Time t, google::protobuf::Timestamp* out) {
 std::string StatusName(const ContainerView& c) {
   if (!c.task) return "created";
   switch (c.task->status) {
-    case TaskStatus::kCreated: return "created";
-    case TaskStatus::kRunning: return "running";
-    case TaskStatus::kPaused: return "paused";
-    case TaskStatus::kStopped: return "stopped";
-    default: return "unknown";
+    case TaskStatus::kCreated:
+      return "created";
+    case TaskStatus::kRunning:
+      return "running";
+    case TaskStatus::kPaused:
+      return "paused";
+    case TaskStatus::kStopped:
+      return "stopped";
+    default:
+      return "unknown";
   }
 }
 
@@ -67,7 +72,8 @@ void ProcessToProto(const ProcessView& p, const std::string& container_id, v1::P
 
 void ToProto(const TaskView& t, v1::Task* out) {
   const TaskRecord& r = t.record;
-  ProcessView init{"", r.pid, t.status, r.exit_status, r.exited_at, {r.attach, r.stdin_open, r.terminal}};
+  ProcessView init{
+      "", r.pid, t.status, r.exit_status, r.exited_at, {r.attach, r.stdin_open, r.terminal}};
   ProcessToProto(init, r.container_id, out->mutable_init());
   for (const ProcessView& e : t.execs) ProcessToProto(e, r.container_id, out->add_execs());
   out->set_shim_address(r.shim_address);

@@ -31,7 +31,8 @@ void ToProto(const ContainerView& c, v1::Container* out);
 void ToProto(const TaskView& t, v1::Task* out);
 void ToProto(const EventRecord& e, v1::Event* out);
 std::string StatusName(const ContainerView& c);
-absl::Status FillMetrics(const containerd::task::v2::StatsResponse& stats, v1::MetricsResponse* out);
+absl::Status FillMetrics(const containerd::task::v2::StatsResponse& stats,
+                         v1::MetricsResponse* out);
 
 // Waits for `f`, giving up (CANCELLED) if the client goes away first.
 template <typename T>

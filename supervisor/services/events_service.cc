@@ -69,7 +69,8 @@ class EventsService final : public v1::Events::Service {
       bool overflowed = false, closed = false;
       std::optional<EventRecord> e = sub->Next(absl::Milliseconds(500), &overflowed, &closed);
       if (overflowed) {
-        uint64_t last = engine_->Sync<uint64_t>([&](auto reply) { reply(engine_->LastEventSeq()); });
+        uint64_t last =
+            engine_->Sync<uint64_t>([&](auto reply) { reply(engine_->LastEventSeq()); });
         ok = Replay(&cursor, last, filter, emit);
         continue;
       }

@@ -8,7 +8,8 @@
 
 namespace berth::supervisor {
 
-absl::Status FillMetrics(const containerd::task::v2::StatsResponse& stats, v1::MetricsResponse* out) {
+absl::Status FillMetrics(const containerd::task::v2::StatsResponse& stats,
+                         v1::MetricsResponse* out) {
   const std::string& type = stats.stats().type_url();
   const std::string& value = stats.stats().value();
   // "unlimited" in cgroup v1 is a huge number: report it as none.
@@ -17,7 +18,8 @@ absl::Status FillMetrics(const containerd::task::v2::StatsResponse& stats, v1::M
     io::containerd::cgroups::v2::Metrics m;
     if (!m.ParseFromString(value)) return absl::DataLossError("metrics: malformed v2 Metrics");
     out->set_memory_usage_bytes(m.memory().usage());
-    out->set_memory_limit_bytes(m.memory().usage_limit() >= kUnlimited ? 0 : m.memory().usage_limit());
+    out->set_memory_limit_bytes(m.memory().usage_limit() >= kUnlimited ? 0
+                                                                       : m.memory().usage_limit());
     out->set_cpu_usage_ns(m.cpu().usage_usec() * 1000);
     out->set_pids_current(m.pids().current());
     out->set_pids_limit(m.pids().limit());

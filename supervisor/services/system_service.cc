@@ -18,7 +18,8 @@ class NamespacesService final : public v1::Namespaces::Service {
     NamespaceRecord r;
     r.name = req->name();
     for (const auto& [k, v] : req->labels()) r.labels[k] = v;
-    absl::Status st = engine_->Sync<absl::Status>([&](auto reply) { reply(engine_->CreateNamespace(r)); });
+    absl::Status st =
+        engine_->Sync<absl::Status>([&](auto reply) { reply(engine_->CreateNamespace(r)); });
     if (!st.ok()) return ToGrpc(st);
     resp->mutable_namespace_()->set_name(r.name);
     for (const auto& [k, v] : r.labels) (*resp->mutable_namespace_()->mutable_labels())[k] = v;
@@ -41,8 +42,8 @@ class NamespacesService final : public v1::Namespaces::Service {
 
   grpc::Status Delete(grpc::ServerContext*, const v1::DeleteNamespaceRequest* req,
                       v1::DeleteNamespaceResponse*) override {
-    absl::Status st =
-        engine_->Sync<absl::Status>([&](auto reply) { reply(engine_->DeleteNamespace(req->name())); });
+    absl::Status st = engine_->Sync<absl::Status>(
+        [&](auto reply) { reply(engine_->DeleteNamespace(req->name())); });
     return ToGrpc(st);
   }
 
@@ -54,7 +55,8 @@ class SystemService final : public v1::System::Service {
  public:
   explicit SystemService(Engine* engine) : engine_(engine) {}
 
-  grpc::Status Version(grpc::ServerContext*, const v1::VersionRequest*, v1::VersionResponse* resp) override {
+  grpc::Status Version(grpc::ServerContext*, const v1::VersionRequest*,
+                       v1::VersionResponse* resp) override {
     resp->set_version(kVersion);
     resp->set_revision(kRevision);
     resp->set_api_version("berth.v1");

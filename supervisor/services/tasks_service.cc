@@ -69,7 +69,8 @@ class TasksService final : public v1::Tasks::Service {
                     v1::ListTasksResponse* resp) override {
     absl::StatusOr<std::string> ns = CallNamespace(ctx);
     if (!ns.ok()) return ToGrpc(ns.status());
-    auto tasks = engine_->Sync<std::vector<TaskView>>([&](auto reply) { reply(engine_->ListTasks(*ns)); });
+    auto tasks =
+        engine_->Sync<std::vector<TaskView>>([&](auto reply) { reply(engine_->ListTasks(*ns)); });
     for (const TaskView& t : tasks) {
       v1::Task out;
       supervisor::ToProto(t, &out);
@@ -88,7 +89,8 @@ class TasksService final : public v1::Tasks::Service {
     if (!ns.ok()) return ToGrpc(ns.status());
     int signal = req->signal() == 0 ? SIGTERM : static_cast<int>(req->signal());
     if (signal < 1 || signal > 64) {
-      return ToGrpc(absl::InvalidArgumentError(absl::StrCat("signal: ", req->signal(), " is not a signal")));
+      return ToGrpc(
+          absl::InvalidArgumentError(absl::StrCat("signal: ", req->signal(), " is not a signal")));
     }
     auto r = Call<Nothing>([&](Done<Nothing> d) {
       engine_->Kill(*ns, req->container_id(), req->exec_id(), signal, req->all(), d);
@@ -166,7 +168,8 @@ class TasksService final : public v1::Tasks::Service {
     return ToGrpc(r.status());
   }
 
-  grpc::Status CloseIO(grpc::ServerContext* ctx, const v1::CloseIORequest* req, v1::Empty*) override {
+  grpc::Status CloseIO(grpc::ServerContext* ctx, const v1::CloseIORequest* req,
+                       v1::Empty*) override {
     absl::StatusOr<std::string> ns = CallNamespace(ctx);
     if (!ns.ok()) return ToGrpc(ns.status());
     auto r = Call<Nothing>(
@@ -174,14 +177,16 @@ class TasksService final : public v1::Tasks::Service {
     return ToGrpc(r.status());
   }
 
-  grpc::Status Pause(grpc::ServerContext* ctx, const v1::PauseTaskRequest* req, v1::Empty*) override {
+  grpc::Status Pause(grpc::ServerContext* ctx, const v1::PauseTaskRequest* req,
+                     v1::Empty*) override {
     absl::StatusOr<std::string> ns = CallNamespace(ctx);
     if (!ns.ok()) return ToGrpc(ns.status());
     auto r = Call<Nothing>([&](Done<Nothing> d) { engine_->Pause(*ns, req->container_id(), d); });
     return ToGrpc(r.status());
   }
 
-  grpc::Status Resume(grpc::ServerContext* ctx, const v1::ResumeTaskRequest* req, v1::Empty*) override {
+  grpc::Status Resume(grpc::ServerContext* ctx, const v1::ResumeTaskRequest* req,
+                      v1::Empty*) override {
     absl::StatusOr<std::string> ns = CallNamespace(ctx);
     if (!ns.ok()) return ToGrpc(ns.status());
     auto r = Call<Nothing>([&](Done<Nothing> d) { engine_->Resume(*ns, req->container_id(), d); });
@@ -202,7 +207,8 @@ class TasksService final : public v1::Tasks::Service {
   grpc::Status Metrics(grpc::ServerContext* ctx, const v1::MetricsRequest* req,
                        v1::MetricsResponse* resp) override;
 
-  grpc::Status Update(grpc::ServerContext* ctx, const v1::UpdateTaskRequest* req, v1::Empty*) override {
+  grpc::Status Update(grpc::ServerContext* ctx, const v1::UpdateTaskRequest* req,
+                      v1::Empty*) override {
     absl::StatusOr<std::string> ns = CallNamespace(ctx);
     if (!ns.ok()) return ToGrpc(ns.status());
     if (req->resources_json().empty()) {
@@ -214,15 +220,17 @@ class TasksService final : public v1::Tasks::Service {
     return ToGrpc(r.status());
   }
 
-  grpc::Status Attach(grpc::ServerContext* ctx,
-                      grpc::ServerReaderWriter<v1::AttachResponse, v1::AttachRequest>* stream) override;
+  grpc::Status Attach(
+      grpc::ServerContext* ctx,
+      grpc::ServerReaderWriter<v1::AttachResponse, v1::AttachRequest>* stream) override;
 
  private:
   Engine* engine_;
 };
 
 grpc::Status TasksService::Attach(
-    grpc::ServerContext* ctx, grpc::ServerReaderWriter<v1::AttachResponse, v1::AttachRequest>* stream) {
+    grpc::ServerContext* ctx,
+    grpc::ServerReaderWriter<v1::AttachResponse, v1::AttachRequest>* stream) {
   absl::StatusOr<std::string> ns_or = CallNamespace(ctx);
   if (!ns_or.ok()) return ToGrpc(ns_or.status());
   const std::string ns = *ns_or;
@@ -231,9 +239,8 @@ grpc::Status TasksService::Attach(
     return ToGrpc(absl::InvalidArgumentError("Attach: the first message must name the process"));
   }
   auto a = std::make_shared<Attachment>();
-  absl::Status st = engine_->Sync<absl::Status>([&](auto reply) {
-    reply(engine_->Attach(ns, first.container_id(), first.exec_id(), a));
-  });
+  absl::Status st = engine_->Sync<absl::Status>(
+      [&](auto reply) { reply(engine_->Attach(ns, first.container_id(), first.exec_id(), a)); });
   if (!st.ok()) return ToGrpc(st);
   // The id the engine resolved is the one to write to.
   auto view = engine_->Sync<absl::StatusOr<ContainerView>>(
@@ -272,7 +279,8 @@ grpc::Status TasksService::Attach(
   }
   a->Cancel();
   // A client that keeps its side open after the exit is let go after a moment.
-  for (int i = 0; i < 20 && !reader_done; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  for (int i = 0; i < 20 && !reader_done; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   if (!reader_done) ctx->TryCancel();
   reader.join();
   return grpc::Status::OK;
@@ -282,8 +290,10 @@ grpc::Status TasksService::Metrics(grpc::ServerContext* ctx, const v1::MetricsRe
                                    v1::MetricsResponse* resp) {
   absl::StatusOr<std::string> ns = CallNamespace(ctx);
   if (!ns.ok()) return ToGrpc(ns.status());
-  auto stats = Call<containerd::task::v2::StatsResponse>(
-      [&](Done<containerd::task::v2::StatsResponse> d) { engine_->Stats(*ns, req->container_id(), d); });
+  auto stats =
+      Call<containerd::task::v2::StatsResponse>([&](Done<containerd::task::v2::StatsResponse> d) {
+        engine_->Stats(*ns, req->container_id(), d);
+      });
   if (!stats.ok()) return ToGrpc(stats.status());
   resp->set_container_id(req->container_id());
   supervisor::ToProto(absl::Now(), resp->mutable_timestamp());

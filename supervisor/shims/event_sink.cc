@@ -33,16 +33,17 @@ absl::StatusOr<std::unique_ptr<EventSink>> EventSink::Listen(EventLoop* loop,
   if (chmod(path.c_str(), 0600) != 0) return ErrnoError(absl::StrCat("chmod ", path));
   if (listen(fd.get(), SOMAXCONN) != 0) return ErrnoError(absl::StrCat("listen on ", path));
   auto server = std::make_unique<ttrpc::Server>(loop, std::move(fd));
-  server->Register(shim_api::kEventsService, shim_api::kForwardMethod,
-                   [handler = std::move(handler)](ttrpc::Call call, absl::string_view payload) {
-                     containerd::events::ForwardRequest request;
-                     if (!request.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
-                       call.Fail(absl::InvalidArgumentError("Forward: malformed ForwardRequest"));
-                       return;
-                     }
-                     auto shared = std::make_shared<ttrpc::Call>(std::move(call));
-                     handler(request.envelope(), [shared] { shared->Reply(berth::pb::Empty()); });
-                   });
+  server->Register(
+      shim_api::kEventsService, shim_api::kForwardMethod,
+      [handler = std::move(handler)](ttrpc::Call call, absl::string_view payload) {
+        containerd::events::ForwardRequest request;
+        if (!request.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+          call.Fail(absl::InvalidArgumentError("Forward: malformed ForwardRequest"));
+          return;
+        }
+        auto shared = std::make_shared<ttrpc::Call>(std::move(call));
+        handler(request.envelope(), [shared] { shared->Reply(berth::pb::Empty()); });
+      });
   BERTH_RETURN_IF_ERROR(server->Start());
   return std::unique_ptr<EventSink>(new EventSink(std::move(server)));
 }

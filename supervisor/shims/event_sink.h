@@ -19,8 +19,8 @@ namespace berth::supervisor {
 class EventSink {
  public:
   // `ack` must be called (once) when the envelope is taken care of.
-  using Handler = std::function<void(const containerd::events::Envelope& envelope,
-                                     std::function<void()> ack)>;
+  using Handler =
+      std::function<void(const containerd::events::Envelope& envelope, std::function<void()> ack)>;
 
   static absl::StatusOr<std::unique_ptr<EventSink>> Listen(EventLoop* loop, const std::string& path,
                                                            Handler handler);

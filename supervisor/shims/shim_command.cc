@@ -12,9 +12,9 @@ namespace berth::supervisor {
 namespace {
 
 std::vector<std::string> Argv(const ShimCommand& c, const char* action) {
-  return {c.binary,     "-namespace", c.ns,         "-id",         c.id,
-          "-address",   c.daemon_address, "-publish-binary", "berthd", "-bundle",
-          c.bundle,     "-socket-dir", c.socket_dir, "-hold-stdin", action};
+  return {c.binary,         "-namespace",      c.ns,     "-id",     c.id,     "-address",
+          c.daemon_address, "-publish-binary", "berthd", "-bundle", c.bundle, "-socket-dir",
+          c.socket_dir,     "-hold-stdin",     action};
 }
 
 SpawnOptions Options(const ShimCommand& c) {
@@ -45,7 +45,8 @@ absl::StatusOr<std::string> StartShim(const ShimCommand& c) {
   if (!r->success()) return Failed(c, "start", *r);
   std::string address(absl::StripAsciiWhitespace(r->out));
   if (address.empty()) {
-    return absl::InternalError(absl::StrCat("shim start for container ", c.id, " printed no address"));
+    return absl::InternalError(
+        absl::StrCat("shim start for container ", c.id, " printed no address"));
   }
   return address;
 }
@@ -56,7 +57,8 @@ absl::StatusOr<containerd::task::v2::DeleteResponse> DeleteShim(const ShimComman
   if (!r->success()) return Failed(c, "delete", *r);
   containerd::task::v2::DeleteResponse resp;
   if (!resp.ParseFromString(r->out)) {
-    return absl::InternalError(absl::StrCat("shim delete for container ", c.id, ": malformed answer"));
+    return absl::InternalError(
+        absl::StrCat("shim delete for container ", c.id, ": malformed answer"));
   }
   return resp;
 }

@@ -12,7 +12,7 @@
 namespace berth::supervisor {
 
 struct ShimCommand {
-  std::string binary;          // containerd-shim-berth-v2
+  std::string binary;  // containerd-shim-berth-v2
   std::string ns;
   std::string id;
   std::string bundle;          // the working directory of the shim

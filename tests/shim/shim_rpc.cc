@@ -166,7 +166,8 @@ int Call(BlockingClient& c, const std::string& method, const Args& a) {
     r.set_id(id);
     absl::StatusOr<std::string> res = berth::ReadFile(a.Get("resources_file"));
     if (!res.ok()) return Fail(res.status());
-    r.mutable_resources()->set_type_url("types.containerd.io/opencontainers/runtime-spec/1/LinuxResources");
+    r.mutable_resources()->set_type_url(
+        "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources");
     r.mutable_resources()->set_value(*res);
     st = c.Call(kTask, method, r, nullptr);
   } else if (method == "Wait") {
@@ -184,13 +185,17 @@ int Call(BlockingClient& c, const std::string& method, const Args& a) {
     r.set_id(id);
     v2::StatsResponse resp;
     st = c.Call(kTask, method, r, &resp);
-    if (st.ok()) std::printf("type_url=%s\nbytes=%zu\n", resp.stats().type_url().c_str(), resp.stats().value().size());
+    if (st.ok())
+      std::printf("type_url=%s\nbytes=%zu\n", resp.stats().type_url().c_str(),
+                  resp.stats().value().size());
   } else if (method == "Connect") {
     v2::ConnectRequest r;
     r.set_id(id);
     v2::ConnectResponse resp;
     st = c.Call(kTask, method, r, &resp);
-    if (st.ok()) std::printf("shim_pid=%u\ntask_pid=%u\nversion=%s\n", resp.shim_pid(), resp.task_pid(), resp.version().c_str());
+    if (st.ok())
+      std::printf("shim_pid=%u\ntask_pid=%u\nversion=%s\n", resp.shim_pid(), resp.task_pid(),
+                  resp.version().c_str());
   } else if (method == "Shutdown") {
     v2::ShutdownRequest r;
     r.set_id(id);
@@ -217,8 +222,11 @@ void PrintAnswer(BlockingClient& c) {
     return;
   }
   absl::StatusOr<std::string> payload = berth::ttrpc::DecodeResponse(f->payload);
-  std::printf("stream=%u response %s\n", f->header.stream_id,
-              payload.ok() ? "ok" : absl::StrCat("error ", absl::StatusCodeToString(payload.status().code())).c_str());
+  std::printf(
+      "stream=%u response %s\n", f->header.stream_id,
+      payload.ok()
+          ? "ok"
+          : absl::StrCat("error ", absl::StatusCodeToString(payload.status().code())).c_str());
 }
 
 int Probe(BlockingClient& c, const std::string& name) {
@@ -230,11 +238,15 @@ int Probe(BlockingClient& c, const std::string& name) {
     char hdr[berth::ttrpc::kHeaderSize];
     berth::ttrpc::EncodeHeader(h, hdr);
     std::string big(8u << 20, 'x');
-    if (!c.SendRaw(absl::string_view(hdr, sizeof hdr)).ok() || !c.SendRaw(big).ok()) return Fail(absl::UnavailableError("send"));
+    if (!c.SendRaw(absl::string_view(hdr, sizeof hdr)).ok() || !c.SendRaw(big).ok())
+      return Fail(absl::UnavailableError("send"));
     PrintAnswer(c);
   } else if (name == "probe-garbage") {
     // A request frame whose payload is not a Request message.
-    if (!c.SendRaw(berth::ttrpc::EncodeFrame(3, berth::ttrpc::FrameType::kRequest, "\xff\xff\xff\xff")).ok()) return 1;
+    if (!c.SendRaw(
+              berth::ttrpc::EncodeFrame(3, berth::ttrpc::FrameType::kRequest, "\xff\xff\xff\xff"))
+             .ok())
+      return 1;
     PrintAnswer(c);
   } else if (name == "probe-even-stream") {
     if (!c.SendRequest(2, kTask, "Connect", connect_bytes).ok()) return 1;
@@ -247,12 +259,15 @@ int Probe(BlockingClient& c, const std::string& name) {
     if (!c.SendRequest(7, kTask, "Create", "\x0a\xff\xff\xff\xff\x0f").ok()) return 1;
     PrintAnswer(c);
   } else if (name == "probe-unknown-frame-type") {
-    if (!c.SendRaw(berth::ttrpc::EncodeFrame(9, static_cast<berth::ttrpc::FrameType>(0x7f), "x")).ok()) return 1;
+    if (!c.SendRaw(berth::ttrpc::EncodeFrame(9, static_cast<berth::ttrpc::FrameType>(0x7f), "x"))
+             .ok())
+      return 1;
     if (!c.SendRequest(11, kTask, "Connect", connect_bytes).ok()) return 1;
     PrintAnswer(c);
   } else if (name == "probe-half-frame") {
     // Half a request, then hang up: the shim must carry on.
-    std::string frame = berth::ttrpc::EncodeFrame(13, berth::ttrpc::FrameType::kRequest, std::string(100, 'a'));
+    std::string frame =
+        berth::ttrpc::EncodeFrame(13, berth::ttrpc::FrameType::kRequest, std::string(100, 'a'));
     if (!c.SendRaw(absl::string_view(frame).substr(0, 20)).ok()) return 1;
     std::printf("sent half\n");
   } else if (name == "probe-many-inflight") {
@@ -276,7 +291,8 @@ int EventsSink(const std::string& path, const std::string& out) {
   addr.sun_family = AF_UNIX;
   std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
   unlink(path.c_str());
-  if (bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(fd.get(), 16) != 0) {
+  if (bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      listen(fd.get(), 16) != 0) {
     return Fail(berth::ErrnoError("listen"));
   }
   berth::ttrpc::Server server(&*loop, std::move(fd));
@@ -289,7 +305,8 @@ int EventsSink(const std::string& path, const std::string& out) {
                     ev.ParseFromString(r.envelope().event().value());
                     std::ofstream(out, std::ios::app)
                         << r.envelope().topic() << " " << ev.container_id() << " "
-                        << r.envelope().event().type_url() << " " << r.envelope().namespace_() << "\n";
+                        << r.envelope().event().type_url() << " " << r.envelope().namespace_()
+                        << "\n";
                     call.Reply(berth::pb::Empty());
                   });
   if (absl::Status st = server.Start(); !st.ok()) return Fail(st);
@@ -301,7 +318,9 @@ int EventsSink(const std::string& path, const std::string& out) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: shim-rpc SOCKET METHOD [key=value...] | shim-rpc events-sink SOCKET FILE\n");
+    std::fprintf(
+        stderr,
+        "usage: shim-rpc SOCKET METHOD [key=value...] | shim-rpc events-sink SOCKET FILE\n");
     return 2;
   }
   if (std::string(argv[1]) == "events-sink" && argc == 4) return EventsSink(argv[2], argv[3]);

@@ -79,7 +79,8 @@ TEST_CASE("shim options: runc's options type, CRI's, and anything else refused",
   CHECK(berth::shim::RuntimeRoot(*parsed, "ns") == "/run/x/ns");
   CHECK(berth::shim::RuntimeBinary(*parsed) == "/usr/sbin/runc");
 
-  CHECK(berth::shim::RuntimeRoot(berth::shim::ShimOptions(), "default") == "/run/containerd/berth/default");
+  CHECK(berth::shim::RuntimeRoot(berth::shim::ShimOptions(), "default") ==
+        "/run/containerd/berth/default");
 
   any.set_type_url("type.googleapis.com/runtimeoptions.v1.Options");
   any.set_value("");
@@ -127,8 +128,8 @@ TEST_CASE("metrics: cgroup v2 metrics in microseconds", "[shim]") {
   CHECK(m.memory().anon() == 77);
   CHECK(m.memory().usage() == 4096);
   CHECK(m.memory().usage_limit() == 1048576);
-  CHECK(m.memory().swap_usage() == 1000);      // 5096 memory+swap - 4096 memory
-  CHECK(m.memory().swap_limit() == 1048576);   // 2 MiB memory+swap - 1 MiB memory
+  CHECK(m.memory().swap_usage() == 1000);     // 5096 memory+swap - 4096 memory
+  CHECK(m.memory().swap_limit() == 1048576);  // 2 MiB memory+swap - 1 MiB memory
   CHECK(m.pids().current() == 4);
 }
 
