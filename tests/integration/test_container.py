@@ -32,11 +32,14 @@ def test_namespaces_are_new(berth):
         assert inside != outside
 
 
-def test_join_namespace_by_path(berth):
-    name = "berth-test-" + os.urandom(4).hex()
-    subprocess.run(["ip", "netns", "add", name], check=True)
+def test_join_namespace_by_path(berth, tmp_path):
+    # A network namespace pinned to a file of this test's own, not with `ip
+    # netns add`: its first use makes /run/netns a mount that outlives the
+    # test (a leak on a fresh machine).
+    path = str(tmp_path / "netns")
+    open(path, "w").close()
+    subprocess.run(["unshare", f"--net={path}", "true"], check=True)
     try:
-        path = f"/run/netns/{name}"
         spec = berth.config()
         netns = [n for n in spec["linux"]["namespaces"] if n["type"] == "network"][0]
         netns["path"] = path
@@ -50,7 +53,7 @@ def test_join_namespace_by_path(berth):
         assert p.returncode != 0 and "linux.namespaces[1].path" in p.stderr
         assert "not a network namespace" in p.stderr
     finally:
-        subprocess.run(["ip", "netns", "delete", name], check=True)
+        subprocess.run(["umount", path], check=True)
 
 
 def test_hostname_and_domainname(berth):
