@@ -176,6 +176,13 @@ void ProcessIo::StdinFinished() {
 
 void ProcessIo::CloseStdin() {
   stdin_close_requested_ = true;
+  if (client_in_hold_) {
+    // Our own writer was what kept the FIFO open (the client closed its end
+    // before asking): without it the pump reads to end of file, passing on
+    // everything still in the FIFO, then the process's stdin is closed.
+    client_in_hold_.reset();
+    if (in_pump_ && !in_pump_->done()) return;
+  }
   if (in_pump_ && !in_pump_->done()) {
     in_pump_->Drain();
     in_pump_->Stop();

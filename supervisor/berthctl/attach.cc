@@ -231,6 +231,9 @@ absl::StatusOr<AttachResult> AttachAndStart(Client& client, const AttachOptions&
     if (absl::Status s = raw.Enter(STDIN_FILENO); !s.ok()) return abort(s);
   }
   AttachResult result;
+  // A container's pty exists from its Create on: it gets its size before
+  // it starts (`stty size` as its first command must see it).
+  if (options.tty && options.exec_id.empty() && !exited) SendSize(*stream);
   if (!exited) {
     result.start = start();
     if (!result.start.ok()) {

@@ -40,6 +40,22 @@ constexpr absl::Duration kStateRetry = absl::Seconds(2);
 // How long a forced delete waits for the exit its SIGKILL causes.
 constexpr absl::Duration kForceKillWait = absl::Seconds(10);
 
+// How long a deleted task's shim may take to end after its Shutdown.
+constexpr absl::Duration kShimExitWait = absl::Seconds(3);
+
+// Waits for `pid` (not our child: kill(0) tells) to end; SIGKILL once
+// `patience` is over, then a second at most.
+void WaitForExit(pid_t pid, absl::Duration patience) {
+  if (pid <= 1) return;
+  auto alive = [pid] { return kill(pid, 0) == 0; };
+  absl::Time deadline = absl::Now() + patience;
+  while (alive() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
+  if (!alive()) return;
+  kill(pid, SIGKILL);
+  deadline = absl::Now() + absl::Seconds(1);
+  while (alive() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
+}
+
 absl::Time FromTimestamp(const berth::pb::Timestamp& t) {
   return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
 }
@@ -523,9 +539,14 @@ void Engine::DeleteTask(const std::string& ns, const std::string& ref, bool forc
       Task* t = it->second.task.get();
       absl::StatusOr<ttrpc::TaskClient*> client = Client(t);
       std::string bundle = t->record.bundle;
-      auto cleanup = [this, finish, info, bundle](auto) {
+      // The shim ends soon after its Shutdown (once its last events are
+      // taken); the task is gone only then, so that a new task of this
+      // container never finds the old shim on its socket.
+      pid_t shim_pid = static_cast<pid_t>(t->record.shim_pid);
+      auto cleanup = [this, finish, info, bundle, shim_pid](auto) {
         Offload<bool>(
-            [bundle] {
+            [bundle, shim_pid] {
+              WaitForExit(shim_pid, kShimExitWait);
               std::error_code ec;
               fs::remove_all(bundle, ec);
               return !ec;

@@ -201,28 +201,28 @@ absl::StatusOr<std::string> BuildSpec(const v1::ProcessConfig& p, const std::str
   }
   BERTH_RETURN_IF_ERROR(ApplyUser(process, p.user(), "process.user"));
 
-  // Capabilities: docker's defaults, then --cap-add, then --cap-drop.
+  // Capabilities as docker computes them: --cap-add ALL is everything but
+  // the drops; --cap-drop ALL is exactly the adds; otherwise the defaults
+  // plus the adds minus the drops.
+  std::vector<std::string> add, drop;
+  for (const std::string& c : p.cap_add()) add.push_back(CapName(c));
+  for (const std::string& c : p.cap_drop()) drop.push_back(CapName(c));
+  auto has = [](const std::vector<std::string>& v, const std::string& c) {
+    return std::find(v.begin(), v.end(), c) != v.end();
+  };
   std::vector<std::string> caps;
-  if (p.privileged()) {
+  if (p.privileged() || has(add, "ALL")) {
     caps = GrantableCaps();
-  } else {
+  } else if (!has(drop, "ALL")) {
     caps.assign(std::begin(kDefaultCaps), std::end(kDefaultCaps));
   }
-  for (const std::string& raw : p.cap_add()) {
-    std::string c = CapName(raw);
-    if (c == "ALL") {
-      caps = GrantableCaps();
-    } else if (std::find(caps.begin(), caps.end(), c) == caps.end()) {
-      caps.push_back(c);
+  if (!has(add, "ALL")) {
+    for (const std::string& c : add) {
+      if (!has(caps, c)) caps.push_back(c);
     }
   }
-  for (const std::string& raw : p.cap_drop()) {
-    std::string c = CapName(raw);
-    if (c == "ALL") {
-      caps.clear();
-    } else {
-      std::erase(caps, c);
-    }
+  if (!has(drop, "ALL")) {
+    for (const std::string& c : drop) std::erase(caps, c);
   }
   Struct* capabilities = Obj(process, "capabilities");
   capabilities->clear_fields();

@@ -95,11 +95,6 @@ def test_stdin_through_attach_and_close_stdin(berthd):
     assert a.wait() == (b"400000\n", b"", 0)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG (since 1fe5ff4): close_stdin loses the input still in flight: Attach to "
-    "`sh -c 'sleep 2; wc -c'` (stdio attach+stdin), send 150000 bytes, close_stdin: wc counts "
-    "65536 (what the process's pipe held): the shim's CloseIO drops what its pump and the FIFO "
-    "still hold, though berthd had written all of it"))
 @pytest.mark.timeout(120)
 def test_close_stdin_keeps_the_input_in_flight(berthd):
     c = berthd.client()
