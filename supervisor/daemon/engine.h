@@ -203,7 +203,8 @@ class Engine {
   struct Container {
     ContainerRecord record;
     std::unique_ptr<Task> task;
-    bool busy = false;  // a create or delete of its task is under way
+    bool busy = false;   // a create or delete of its task is under way
+    pid_t old_shim = 0;  // the shim of its last task, which may still be ending
   };
 
   Engine(Config config, std::unique_ptr<Store> store, EventLoop loop);

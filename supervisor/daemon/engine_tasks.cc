@@ -188,8 +188,10 @@ void Engine::CreateTask(const std::string& ns, const std::string& ref, StdioConf
   std::string spec = c->record.spec_json;
   std::string upper_root = ContainerDir(ns, id);
   bool read_only = c->record.rootfs_read_only;
+  pid_t old_shim = std::exchange(c->old_shim, 0);
   Offload<absl::StatusOr<std::string>>(
-      [cmd, spec, upper_root, read_only]() -> absl::StatusOr<std::string> {
+      [cmd, spec, upper_root, read_only, old_shim]() -> absl::StatusOr<std::string> {
+        WaitForExit(old_shim, kShimExitWait);
         BERTH_RETURN_IF_ERROR(MakeDirs(cmd.bundle, 0711));
         BERTH_RETURN_IF_ERROR(MakeDirs(absl::StrCat(cmd.bundle, "/", shim_api::kRootfsDir), 0755));
         BERTH_RETURN_IF_ERROR(
@@ -540,13 +542,12 @@ void Engine::DeleteTask(const std::string& ns, const std::string& ref, bool forc
       absl::StatusOr<ttrpc::TaskClient*> client = Client(t);
       std::string bundle = t->record.bundle;
       // The shim ends soon after its Shutdown (once its last events are
-      // taken); the task is gone only then, so that a new task of this
-      // container never finds the old shim on its socket.
-      pid_t shim_pid = static_cast<pid_t>(t->record.shim_pid);
-      auto cleanup = [this, finish, info, bundle, shim_pid](auto) {
+      // taken); a new task of this container waits for that (CreateTask),
+      // so that it never finds the old shim on its socket.
+      it->second.old_shim = static_cast<pid_t>(t->record.shim_pid);
+      auto cleanup = [this, finish, info, bundle](auto) {
         Offload<bool>(
-            [bundle, shim_pid] {
-              WaitForExit(shim_pid, kShimExitWait);
+            [bundle] {
               std::error_code ec;
               fs::remove_all(bundle, ec);
               return !ec;

@@ -736,11 +736,6 @@ def test_rm_refused_while_running_and_forced(ctl):
     assert ctl.ok("ps", "-aq") == ""
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG (since e9b88d7): `berthctl rm ID` of an exited container takes ~1.9 s (0.05 s before), "
-    "and so does every `run --rm`: berthd's DeleteTask now waits for the shim to end, and the "
-    "shim stays up ~2 s after its Shutdown before its publisher is idle (this file went from "
-    "35 s to 170 s)"))
 @pytest.mark.timeout(120)
 def test_rm_is_quick(ctl):
     ids = [ctl.run_d("true") for _ in range(3)]
