@@ -504,10 +504,17 @@ class BerthD:
 def berthd(berth_api, base_rootfs):
     """A berthd on a fresh temporary directory (short: unix socket paths are
     limited to 108 bytes), started; cleaned up and checked at teardown."""
-    base = tempfile.mkdtemp(prefix="bd", dir="/tmp")
+    base = tempfile.mkdtemp(prefix="bdt", dir="/tmp")
     os.chmod(base, 0o755)
     bd = BerthD(base, berth_api, base_rootfs)
-    bd.start()
+    try:
+        bd.start()
+    except BaseException:
+        if bd.running():
+            bd.proc.kill()
+            bd.proc.wait(10)
+        subprocess.run(["rm", "-rf", "--one-file-system", base], check=False)
+        raise
     yield bd
     problems = _teardown(bd)
     # Shown by pytest with a failing test's captured output.
@@ -547,9 +554,13 @@ def _teardown(bd):
         problems.append(f"cleanup: {e.code()} {e.details()}")
     for cl in bd.clients:
         cl.close()
-    rc = bd.stop()
-    if rc != 0:
-        problems.append(f"berthd exited with {rc} on SIGTERM")
+    try:
+        rc = bd.stop()
+        if rc != 0:
+            problems.append(f"berthd exited with {rc} on SIGTERM")
+    except subprocess.TimeoutExpired:
+        problems.append("berthd did not exit within 30 s of SIGTERM (killed with -9)")
+        bd.kill9()
     log = bd.log()
     for bad in ("terminate called", "Segmentation", "AddressSanitizer", "Aborted", "FATAL"):
         if bad in log:
