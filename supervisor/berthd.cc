@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -21,6 +22,8 @@
 namespace {
 
 using berth::supervisor::Config;
+
+constexpr std::chrono::seconds kShutdownLimit(10);
 
 constexpr char kUsage[] =
     "usage: berthd [--address PATH] [--root DIR] [--state DIR] [--shim PATH]\n"
@@ -141,6 +144,14 @@ int main(int argc, char** argv) {
   sigwait(&mask, &sig);
   berth::log::Info(
       absl::StrCat("signal ", strsignal(sig), ": shutting down (containers keep running)"));
+  // A call the engine never answers (a shim that never replies to a call
+  // without deadline) must not keep berthd from stopping: every state
+  // change is already committed, so ending here loses nothing.
+  std::thread([] {
+    std::this_thread::sleep_for(kShutdownLimit);
+    berth::log::Warn("shutdown took too long: exiting with calls still open");
+    _exit(0);
+  }).detach();
   (*server)->Shutdown(std::chrono::seconds(2));
   (*engine)->Stop();
   std::fflush(nullptr);
