@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "lib/errors.h"
@@ -86,6 +88,14 @@ absl::Status WriteExisting(const std::string& path, absl::string_view data) {
   if (!fd) return ErrnoError(absl::StrCat("open ", path));
   ssize_t n = ::write(fd.get(), data.data(), data.size());
   if (n < 0) return ErrnoError(absl::StrCat("write \"", data, "\" to ", path));
+  return absl::OkStatus();
+}
+
+absl::Status MakeDirs(const std::string& path, unsigned mode) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) return absl::InternalError(absl::StrCat("mkdir ", path, ": ", ec.message()));
+  if (::chmod(path.c_str(), mode) != 0) return ErrnoError(absl::StrCat("chmod ", path));
   return absl::OkStatus();
 }
 

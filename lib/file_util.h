@@ -19,5 +19,7 @@ absl::Status WriteFileDurable(const std::string& path, absl::string_view data, i
 // Writes `data` to an existing file (cgroup and /proc knobs) in one write(2).
 absl::Status WriteExisting(const std::string& path, absl::string_view data);
 absl::Status WriteAll(int fd, absl::string_view data);
+// mkdir -p, then the last component's mode set to `mode`.
+absl::Status MakeDirs(const std::string& path, unsigned mode);
 
 }  // namespace berth

@@ -10,6 +10,9 @@ inline constexpr char kTaskService[] = "containerd.task.v2.Task";
 inline constexpr char kEventsService[] = "containerd.services.events.ttrpc.v1.Events";
 inline constexpr char kForwardMethod[] = "Forward";
 
+// The runtime options' type (containerd.runc.v1.Options, as runc's shim takes).
+inline constexpr char kRuncOptionsType[] = "containerd.runc.v1.Options";
+
 // Files in the bundle directory.
 inline constexpr char kAddressFile[] = "address";     // the shim's ttrpc address
 inline constexpr char kShimPidFile[] = "shim.pid";    // the serving shim's pid

@@ -7,13 +7,13 @@
 #include "absl/time/clock.h"
 #include "containerd_shim.pb.h"
 #include "lib/file_util.h"
+#include "lib/pb_timestamp.h"
 #include "lib/proc.h"
 #include "lib/shim_api.h"
 #include "shim/commands.h"
 #include "shim/rootfs.h"
 #include "shim/runtime_client.h"
 #include "shim/shim_options.h"
-#include "shim/timestamp.h"
 
 namespace berth::shim {
 

@@ -7,8 +7,8 @@
 #include "berth_pb.pb.h"
 #include "containerd_events.pb.h"
 #include "lib/log.h"
+#include "lib/pb_timestamp.h"
 #include "lib/shim_api.h"
-#include "shim/timestamp.h"
 
 namespace berth::shim {
 namespace {

@@ -3,12 +3,13 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "lib/file_util.h"
+#include "lib/shim_api.h"
 #include "shim/runtime_client.h"
 
 namespace berth::shim {
 namespace {
 constexpr char kOptionsFile[] = "/berth-shim-options.pb";
-constexpr char kOptionsType[] = "containerd.runc.v1.Options";
+using shim_api::kRuncOptionsType;
 // What containerd's CRI plugin sends for a runtime other than runc's when
 // its config has an options table: a TOML file's path, which berth-shim has
 // no settings to read from; the defaults apply.
@@ -22,12 +23,12 @@ absl::StatusOr<ShimOptions> ParseOptions(const berth::pb::Any& any) {
   if (size_t slash = type.rfind('/'); slash != absl::string_view::npos)
     type.remove_prefix(slash + 1);
   if (type == kCriOptionsType) return options;
-  if (type != kOptionsType) {
+  if (type != kRuncOptionsType) {
     return absl::InvalidArgumentError(
-        absl::StrCat("options: type ", any.type_url(), " is not ", kOptionsType));
+        absl::StrCat("options: type ", any.type_url(), " is not ", kRuncOptionsType));
   }
   if (!options.ParseFromString(any.value())) {
-    return absl::InvalidArgumentError(absl::StrCat("options: not a valid ", kOptionsType));
+    return absl::InvalidArgumentError(absl::StrCat("options: not a valid ", kRuncOptionsType));
   }
   return options;
 }

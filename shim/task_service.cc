@@ -15,13 +15,13 @@
 #include "lib/file_util.h"
 #include "lib/json_tree.h"
 #include "lib/log.h"
+#include "lib/pb_timestamp.h"
 #include "lib/proc.h"
 #include "lib/shim_api.h"
 #include "lib/version.h"
 #include "runc_options.pb.h"
 #include "shim/metrics.h"
 #include "shim/rootfs.h"
-#include "shim/timestamp.h"
 
 namespace berth::shim {
 namespace {

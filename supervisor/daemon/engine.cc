@@ -10,20 +10,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "lib/errors.h"
+#include "lib/file_util.h"
 #include "lib/log.h"
 #include "supervisor/daemon/ids.h"
 
 namespace berth::supervisor {
 
 namespace fs = std::filesystem;
-
-absl::Status MakeDirs(const std::string& path, mode_t mode) {
-  std::error_code ec;
-  fs::create_directories(path, ec);
-  if (ec) return absl::InternalError(absl::StrCat("mkdir ", path, ": ", ec.message()));
-  if (chmod(path.c_str(), mode) != 0) return ErrnoError(absl::StrCat("chmod ", path));
-  return absl::OkStatus();
-}
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const Config& config) {
   for (const std::string& dir :

@@ -80,11 +80,6 @@ struct RecoveryReport {
   uint32_t containers = 0, reconnected = 0, exited = 0, gone = 0, orphans = 0, unknown = 0;
 };
 
-struct ShimMetrics {
-  std::string stats_json;  // unused for now
-  containerd::task::v2::StatsResponse stats;
-};
-
 class Engine {
  public:
   static absl::StatusOr<std::unique_ptr<Engine>> Open(const Config& config);
@@ -177,7 +172,6 @@ class Engine {
   uint64_t LastEventSeq() const { return store_->LastEventSeq(); }
 
   const RecoveryReport& recovery() const { return recovery_; }
-  size_t container_count() const { return containers_.size(); }
 
  private:
   struct Process {

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "lib/log.h"
+#include "lib/pb_timestamp.h"
 #include "lib/proc.h"
 #include "lib/shim_api.h"
 #include "supervisor/daemon/engine.h"
@@ -24,10 +25,6 @@ namespace fs = std::filesystem;
 namespace v2 = containerd::task::v2;
 
 namespace {
-
-absl::Time FromTimestamp(const berth::pb::Timestamp& t) {
-  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
-}
 
 TaskStatus FromShim(containerd::v1::types::Status s) {
   switch (s) {

@@ -15,6 +15,7 @@
 #include "lib/errors.h"
 #include "lib/file_util.h"
 #include "lib/log.h"
+#include "lib/pb_timestamp.h"
 #include "lib/proc.h"
 #include "lib/shim_api.h"
 #include "runc_options.pb.h"
@@ -28,11 +29,8 @@ namespace berth::supervisor {
 namespace fs = std::filesystem;
 namespace v2 = containerd::task::v2;
 
-absl::Status MakeDirs(const std::string& path, mode_t mode);
-
 namespace {
 
-constexpr char kOptionsType[] = "containerd.runc.v1.Options";
 constexpr char kProcessType[] = "types.containerd.io/opencontainers/runtime-spec/1/Process";
 constexpr char kResourcesType[] =
     "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources";
@@ -56,10 +54,6 @@ void WaitForExit(pid_t pid, absl::Duration patience) {
   while (alive() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
 }
 
-absl::Time FromTimestamp(const berth::pb::Timestamp& t) {
-  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
-}
-
 }  // namespace
 
 template <typename T>
@@ -75,7 +69,7 @@ std::string Engine::ShimOptions(const ContainerRecord& c) const {
   options.set_binary_name(c.runtime == "runc" ? config_.runc_binary : config_.runtime_binary);
   options.set_root(config_.runtime_root());
   berth::pb::Any any;
-  any.set_type_url(kOptionsType);
+  any.set_type_url(shim_api::kRuncOptionsType);
   any.set_value(options.SerializeAsString());
   return any.SerializeAsString();
 }
