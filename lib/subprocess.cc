@@ -45,7 +45,7 @@ void Exchange(int in_fd, absl::string_view in, int out_fd, std::string* out, int
       return;
     }
     if (in_slot >= 0 && fds[in_slot].revents != 0) {
-      ssize_t w = write(in_fd, in.data() + sent, in.size() - sent);
+      ssize_t w = WriteNoSigpipe(in_fd, in.data() + sent, in.size() - sent);
       if (w > 0) sent += static_cast<size_t>(w);
       if ((w < 0 && errno != EAGAIN && errno != EINTR) || sent == in.size()) {
         close(in_fd);
@@ -67,6 +67,26 @@ void Exchange(int in_fd, absl::string_view in, int out_fd, std::string* out, int
 }
 
 }  // namespace
+
+ssize_t WriteNoSigpipe(int fd, const void* data, size_t size) {
+  sigset_t pipe_only, old, pending;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
+  sigpending(&pending);
+  bool was_pending = sigismember(&pending, SIGPIPE) == 1;
+  ssize_t n = write(fd, data, size);
+  int saved = errno;
+  if (n < 0 && errno == EPIPE && !was_pending) {
+    // Consume the SIGPIPE this write raised, so unblocking cannot deliver it.
+    struct timespec zero = {0, 0};
+    while (sigtimedwait(&pipe_only, nullptr, &zero) < 0 && errno == EINTR) {
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  errno = saved;
+  return n;
+}
 
 bool SpawnResult::success() const {
   return WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0;
@@ -151,6 +171,7 @@ absl::StatusOr<pid_t> SpawnWith(const std::vector<std::string>& argv, const Spaw
       posix_spawn_file_actions_adddup2(&actions, src, child);
     }
   }
+  posix_spawn_file_actions_addclosefrom_np(&actions, fds.rbegin()->first + 1);
   if (!o.cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, o.cwd.c_str());
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
@@ -167,17 +188,20 @@ absl::StatusOr<pid_t> SpawnWith(const std::vector<std::string>& argv, const Spaw
   for (const std::string& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
   cargv.push_back(nullptr);
   std::vector<char*> cenv;
-  for (const std::string& e : o.env) cenv.push_back(const_cast<char*>(e.c_str()));
+  if (o.env) {
+    for (const std::string& e : *o.env) cenv.push_back(const_cast<char*>(e.c_str()));
+  }
   cenv.push_back(nullptr);
   pid_t pid = 0;
-  int err = posix_spawnp(&pid, argv[0].c_str(), &actions, &attr, cargv.data(),
-                         o.env.empty() ? environ : cenv.data());
+  const std::string& program = o.path.empty() ? argv[0] : o.path;
+  int err = posix_spawnp(&pid, program.c_str(), &actions, &attr, cargv.data(),
+                         o.env ? cenv.data() : environ);
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   for (auto [child, src] : staged) {
     if (src >= 100 && src != fds[child]) close(src);
   }
-  if (err != 0) return ErrnoError(err, absl::StrCat("start ", argv[0]));
+  if (err != 0) return ErrnoError(err, absl::StrCat("start ", program));
   if (pipes != nullptr) {
     pipes->in_r.reset();
     pipes->out_w.reset();

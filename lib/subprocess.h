@@ -1,6 +1,6 @@
-// Runs a program: posix_spawn with an explicit fd map (everything else is
-// close-on-exec by convention), signals reset to their defaults and an empty
-// mask (callers block SIGCHLD for signalfd, ignore SIGPIPE), optionally its
+// Runs a program: posix_spawn with an explicit fd map (everything above the
+// highest mapped fd is closed too, whatever its close-on-exec flag), signals reset to their
+// defaults and an empty mask (callers block SIGCHLD for signalfd, ignore SIGPIPE), optionally its
 // own session, a working directory and an environment; stdout and stderr
 // captured on request; waited for with EINTR handled.
 #pragma once
@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,9 +22,10 @@ struct SpawnOptions {
   // /dev/null unless mapped here or captured.
   std::map<int, int> fds;
   bool new_session = false;
-  std::string cwd;               // empty: the caller's
-  std::vector<std::string> env;  // empty: the caller's environment
-  std::string stdin_data;        // written to its stdin (then closed) when set
+  std::string path;  // the program to execute; empty: argv[0] (looked up on PATH)
+  std::string cwd;   // empty: the caller's
+  std::optional<std::vector<std::string>> env;  // unset: the caller's environment
+  std::string stdin_data;                       // written to its stdin (then closed) when set
   bool capture_stdout = false;
   bool capture_stderr = false;
 };
@@ -47,6 +49,10 @@ absl::StatusOr<SpawnResult> RunProcess(const std::vector<std::string>& argv,
 
 // waitpid(pid) with EINTR retried; the wait status.
 absl::StatusOr<int> WaitProcess(pid_t pid);
+
+// write(2) that reports EPIPE instead of raising SIGPIPE, for programs that
+// keep SIGPIPE's default disposition (the runtime: its children inherit it).
+ssize_t WriteNoSigpipe(int fd, const void* data, size_t size);
 
 // Reads fd until end of file (EINTR retried).
 std::string ReadToEnd(int fd);

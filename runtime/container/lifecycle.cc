@@ -143,9 +143,8 @@ std::optional<spec::Spec> SavedSpec(const state::StateDir& dir) {
 void RunPoststartHooks(const state::StateDir& dir, const state::ContainerState& s) {
   auto spec = SavedSpec(dir);
   if (!spec || spec->hooks.poststart.empty()) return;
-  absl::Status st = hooks::Run(spec->hooks.poststart, "poststart",
-                               hooks::StateJson(*spec, s.id, "running", s.pid, s.bundle));
-  if (!st.ok()) log::Warn(st.message());
+  hooks::RunAll(spec->hooks.poststart, "poststart",
+                hooks::StateJson(*spec, s.id, "running", s.pid, s.bundle));
 }
 
 absl::Status Delete(state::StateDir& dir, bool force) {
@@ -169,9 +168,8 @@ absl::Status Delete(state::StateDir& dir, bool force) {
   absl::Status result = cgroup ? cgroup->Destroy() : absl::OkStatus();
   result.Update(dir.Remove());
   if (spec && !spec->hooks.poststop.empty()) {
-    absl::Status st = hooks::Run(spec->hooks.poststop, "poststop",
-                                 hooks::StateJson(*spec, s->id, "stopped", 0, s->bundle));
-    if (!st.ok()) log::Warn(st.message());
+    hooks::RunAll(spec->hooks.poststop, "poststop",
+                  hooks::StateJson(*spec, s->id, "stopped", 0, s->bundle));
   }
   return result;
 }

@@ -1,21 +1,18 @@
 #include "runtime/hooks/hooks.h"
 
 #include <fcntl.h>
-#include <linux/close_range.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
-
-#include <cstring>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "lib/errors.h"
 #include "lib/json_writer.h"
+#include "lib/log.h"
+#include "lib/subprocess.h"
 #include "lib/unique_fd.h"
 
 namespace berth::hooks {
@@ -23,43 +20,10 @@ namespace {
 
 constexpr size_t kMaxOutput = 4096;  // of a failing hook's output, in the error
 
-std::vector<char*> CStrings(std::vector<std::string>& v) {
-  std::vector<char*> out;
-  for (std::string& s : v) out.push_back(s.data());
-  out.push_back(nullptr);
-  return out;
-}
-
 int64_t NowMs() {
   struct timespec ts;
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
   return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-// Forks and execs the hook with stdin and stdout+stderr on pipes.
-absl::StatusOr<pid_t> Spawn(const spec::Hook& hook, int stdin_read, int output_write) {
-  std::vector<std::string> args =
-      hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
-  std::vector<std::string> env = hook.env;
-  std::vector<char*> argv = CStrings(args);
-  std::vector<char*> envp = CStrings(env);
-  pid_t pid = ::fork();
-  if (pid < 0) return ErrnoError("fork hook");
-  if (pid == 0) {
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::dup2(stdin_read, 0);
-    ::dup2(output_write, 1);
-    ::dup2(output_write, 2);
-    // Hooks get no fd of the runtime beyond stdio.
-    ::syscall(SYS_close_range, 3U, ~0U, 0U);
-    ::execve(hook.path.c_str(), argv.data(), envp.data());
-    const char* msg = std::strerror(errno);
-    (void)!::write(2, msg, std::strlen(msg));
-    ::_exit(127);
-  }
-  return pid;
 }
 
 absl::Status RunOne(const spec::Hook& hook, const std::string& where, absl::string_view state) {
@@ -68,13 +32,23 @@ absl::Status RunOne(const spec::Hook& hook, const std::string& where, absl::stri
   UniqueFd in_r(in[0]), in_w(in[1]);
   if (::pipe2(out, O_CLOEXEC) != 0) return ErrnoError("pipe");
   UniqueFd out_r(out[0]), out_w(out[1]);
-  BERTH_ASSIGN_OR_RETURN(pid_t pid, Spawn(hook, in_r.get(), out_w.get()));
+  SpawnOptions o;
+  o.path = hook.path;
+  o.env = hook.env;
+  o.fds = {{0, in_r.get()}, {1, out_w.get()}, {2, out_w.get()}};
+  std::vector<std::string> argv =
+      hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
+  auto spawned = Spawn(argv, o);
+  if (!spawned.ok())
+    return absl::FailedPreconditionError(absl::StrCat(where, ": ", spawned.status().message()));
+  pid_t pid = *spawned;
   in_r.reset();
   out_w.reset();
   // The state is small (well under a pipe buffer); a hook that does not read
-  // its stdin must not block us, so write without waiting.
+  // its stdin must not block us, nor kill us with SIGPIPE when it has already
+  // exited, so write once, without waiting, and ignore EPIPE.
   ::fcntl(in_w.get(), F_SETFL, O_NONBLOCK);
-  (void)!::write(in_w.get(), state.data(), state.size());
+  (void)WriteNoSigpipe(in_w.get(), state.data(), state.size());
   in_w.reset();
 
   std::string output;
@@ -95,9 +69,7 @@ absl::Status RunOne(const spec::Hook& hook, const std::string& where, absl::stri
     if (output.size() < kMaxOutput) output.append(buf, static_cast<size_t>(n));
   }
   if (timed_out) ::kill(pid, SIGKILL);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  BERTH_ASSIGN_OR_RETURN(int status, WaitProcess(pid));
   std::string detail(absl::StripAsciiWhitespace(output));
   std::string suffix = detail.empty() ? "" : absl::StrCat(": ", detail);
   if (timed_out) {
@@ -145,6 +117,15 @@ absl::Status Run(const std::vector<spec::Hook>& hooks, absl::string_view kind,
     BERTH_RETURN_IF_ERROR(RunOne(hooks[i], where, state_json));
   }
   return absl::OkStatus();
+}
+
+void RunAll(const std::vector<spec::Hook>& hooks, absl::string_view kind,
+            absl::string_view state_json) {
+  for (size_t i = 0; i < hooks.size(); ++i) {
+    std::string where = absl::StrCat("hooks.", kind, "[", i, "] (", hooks[i].path, ")");
+    absl::Status st = RunOne(hooks[i], where, state_json);
+    if (!st.ok()) log::Warn(st.message());
+  }
 }
 
 }  // namespace berth::hooks

@@ -30,4 +30,9 @@ void WriteState(JsonWriter& w, const spec::Spec& spec, absl::string_view id,
 absl::Status Run(const std::vector<spec::Hook>& hooks, absl::string_view kind,
                  absl::string_view state_json);
 
+// Runs every hook of a list whose failures the runtime-spec makes warnings
+// (poststart, poststop): one warning per failed hook, and the rest still run.
+void RunAll(const std::vector<spec::Hook>& hooks, absl::string_view kind,
+            absl::string_view state_json);
+
 }  // namespace berth::hooks

@@ -213,7 +213,9 @@ absl::StatusOr<Hook> ParseHook(const Value& v) {
   Hook h;
   BERTH_ASSIGN_OR_RETURN(h.path, RequiredAbsolutePath(v.Get("path")));
   BERTH_RETURN_IF_ERROR(ReadStringArray(v.Get("args"), &h.args));
-  BERTH_RETURN_IF_ERROR(ReadStringArray(v.Get("env"), &h.env));
+  if (Value env = v.Get("env"); !Absent(env)) {
+    BERTH_RETURN_IF_ERROR(ReadStringArray(env, &h.env.emplace()));
+  }
   if (Value timeout = v.Get("timeout"); !Absent(timeout)) {
     auto seconds = timeout.AsInt32();
     if (!seconds.ok() || *seconds <= 0) return timeout.Error("must be a positive integer");

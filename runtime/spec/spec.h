@@ -78,7 +78,8 @@ struct Mount {
 struct Hook {
   std::string path;
   std::vector<std::string> args;
-  std::vector<std::string> env;
+  // Absent: the runtime's own environment (as runc and crun run hooks).
+  std::optional<std::vector<std::string>> env;
   std::optional<int32_t> timeout;  // seconds, > 0
 };
 

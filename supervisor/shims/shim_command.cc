@@ -22,10 +22,11 @@ SpawnOptions Options(const ShimCommand& c) {
   o.cwd = c.bundle;
   o.capture_stdout = true;
   o.capture_stderr = true;
+  std::vector<std::string>& env = o.env.emplace();
   for (char** e = environ; *e != nullptr; ++e) {
-    if (!absl::StartsWith(*e, "TTRPC_ADDRESS=")) o.env.emplace_back(*e);
+    if (!absl::StartsWith(*e, "TTRPC_ADDRESS=")) env.emplace_back(*e);
   }
-  o.env.push_back(absl::StrCat("TTRPC_ADDRESS=", c.events_address));
+  env.push_back(absl::StrCat("TTRPC_ADDRESS=", c.events_address));
   return o;
 }
 

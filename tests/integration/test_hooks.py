@@ -131,3 +131,55 @@ def test_poststart_and_poststop_failures_are_warnings(berth):
     assert p.returncode == 0, p.stderr
     assert "warning: hooks.poststart[0]" in p.stderr
     assert "warning: hooks.poststop[0]" in p.stderr
+
+
+def test_every_failing_poststart_and_poststop_hook_warns_and_the_rest_run(berth, tmp_path):
+    logdir = str(tmp_path / "hooklog")
+    os.makedirs(logdir)
+    spec = berth.config()
+    spec["process"]["args"] = ["true"]
+    marker = lambda kind, n: {"path": "/bin/sh", "args": ["sh", "-c", f"echo {kind}{n} >> {logdir}/ran"]}
+    spec["hooks"] = {k: [failing(k), marker(k, 1), failing(k, code=4), marker(k, 2)]
+                     for k in ["poststart", "poststop"]}
+    berth.write_config(spec)
+    p = berth.run("run", "--bundle", berth.bundle, berth.new_id())
+    assert p.returncode == 0, p.stderr
+    for k in ["poststart", "poststop"]:
+        warnings = [l for l in p.stderr.splitlines() if f"hooks.{k}[" in l]
+        assert len(warnings) == 2, p.stderr
+        assert f"warning: hooks.{k}[0] (/bin/sh): exited with status 3: {k}-said-no" in warnings[0]
+        assert f"warning: hooks.{k}[2] (/bin/sh): exited with status 4: {k}-said-no" in warnings[1]
+    with open(os.path.join(logdir, "ran")) as f:
+        assert f.read().split() == ["poststart1", "poststart2", "poststop1", "poststop2"]
+
+
+def test_hook_without_env_gets_the_runtimes_environment(berth, tmp_path):
+    logdir = str(tmp_path / "hooklog")
+    os.makedirs(logdir)
+    spec = berth.config()
+    spec["process"]["args"] = ["true"]
+    show = lambda name: {"path": "/bin/sh",
+                         "args": ["sh", "-c", f'echo "[$BERTH_HOOK_VAR]" > {logdir}/{name}']}
+    spec["hooks"] = {"prestart": [show("absent")],
+                     "createRuntime": [dict(show("empty"), env=[])],
+                     "poststop": [dict(show("given"), env=["BERTH_HOOK_VAR=own"])]}
+    berth.write_config(spec)
+    p = berth.run("run", "--bundle", berth.bundle, berth.new_id(),
+                  env=dict(os.environ, BERTH_HOOK_VAR="from-runtime"))
+    assert p.returncode == 0, p.stderr
+    got = {n: open(os.path.join(logdir, n)).read().strip() for n in ["absent", "empty", "given"]}
+    assert got == {"absent": "[from-runtime]", "empty": "[]", "given": "[own]"}
+
+
+def test_hooks_that_exit_before_reading_the_state_do_not_kill_the_runtime(berth):
+    # The state goes to the hook's stdin after it starts; a hook that has
+    # already exited makes that write EPIPE, which must not be a SIGPIPE that
+    # kills berth silently in the middle of create (seen on CI).
+    spec = berth.config()
+    spec["process"]["args"] = ["true"]
+    quick = {"path": "/bin/true"}
+    spec["hooks"] = {k: [quick] * 25 for k in ["prestart", "createRuntime", "poststart", "poststop"]}
+    berth.write_config(spec)
+    for _ in range(3):
+        p = berth.run("run", "--bundle", berth.bundle, berth.new_id())
+        assert p.returncode == 0, (p.returncode, p.stderr)
