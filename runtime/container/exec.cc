@@ -80,7 +80,9 @@ absl::StatusOr<ExecPlan> SetUpChild(const ExecChild& c, const linux_ns::FileId& 
 // Every way out of the child before execve says why: the parent reads EOF
 // on the sync socket (close-on-exec) as "executed".
 [[noreturn]] void ExitWithError(int sync_fd, const absl::Status& status) {
-  SendSync(sync_fd, SyncType::kError, status.message()).IgnoreError();
+  // Under the container's filter the socket may be refused to us: then
+  // stderr, the exec's own, is the place left to say why.
+  if (!SendSync(sync_fd, SyncType::kError, status.message()).ok()) log::Error(status.message());
   ::_exit(1);
 }
 
@@ -107,17 +109,8 @@ absl::StatusOr<ExecPlan> SetUpChild(const ExecChild& c, const linux_ns::FileId& 
   auto runtime_exe = linux_ns::OwnExecutable();
   if (!runtime_exe.ok()) ExitWithError(c.sync_fd, Annotate(runtime_exe.status(), "exec"));
   auto plan = SetUpChild(c, *runtime_exe);
-  if (plan.ok()) {
-    absl::Status st = plan->seccomp.BeforeExec();
-    if (!st.ok()) plan = st;
-  }
   if (!plan.ok()) ExitWithError(c.sync_fd, plan.status());
-  std::vector<std::string> args = c.spec->process->args;
-  std::vector<char*> argv = CStrings(args);
-  std::vector<char*> envp = CStrings(plan->env);
-  ::execve(plan->path.c_str(), argv.data(), envp.data());
-  int err = errno;  // before StrCat allocates
-  ExitWithError(c.sync_fd, ErrnoError(err, absl::StrCat("exec ", plan->path)));
+  ExitWithError(c.sync_fd, ExecProcess(*plan));
 }
 
 absl::StatusOr<spec::Spec> ExecSpec(const state::StateDir& dir, const ExecOptions& o) {

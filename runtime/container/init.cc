@@ -243,19 +243,11 @@ void RunInit(const InitConfig& config) {
       ::_exit(1);
     }
   }
-  std::vector<std::string> args = c.spec->process->args;
-  std::vector<std::string> env = plan->env;
-  std::vector<char*> argv = CStrings(args);
-  std::vector<char*> envp = CStrings(env);
-  if (absl::Status st = plan->seccomp.BeforeExec(); !st.ok()) {
-    log::Error(st.message());  // as below: `start`'s caller has gone
-    ::_exit(1);
-  }
-  ::execve(plan->path.c_str(), argv.data(), envp.data());
   // The caller of `start` has gone; the log (still open: close-on-exec) and
   // stderr are the only places left to say why.
-  log::Error(absl::StrCat("exec ", plan->path, ": ", std::strerror(errno)));
-  ::_exit(127);
+  absl::Status st = ExecProcess(*plan);
+  log::Error(st.message());
+  ::_exit(absl::StartsWith(st.message(), "exec ") ? 127 : 1);
 }
 
 }  // namespace berth::container

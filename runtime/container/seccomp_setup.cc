@@ -3,6 +3,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -58,33 +60,49 @@ std::string ProcessStateJson(const spec::Spec& s, absl::string_view id, absl::st
 absl::StatusOr<InitSeccomp> InitSeccomp::Compile(const spec::Spec& spec, int sync_fd) {
   InitSeccomp out;
   if (!spec.linux_cfg.seccomp) return out;
-  BERTH_ASSIGN_OR_RETURN(out.program_, linux_ns::CompileSeccomp(*spec.linux_cfg.seccomp));
+  const spec::Seccomp& config = *spec.linux_cfg.seccomp;
+  BERTH_ASSIGN_OR_RETURN(out.program_, linux_ns::CompileSeccomp(config));
   out.no_new_privileges_ = spec.process->no_new_privileges;
   out.sync_fd_ = sync_fd;
+  // The action for execve: the first unconditional rule naming it, else
+  // the default; a conditional rule before it makes the answer a "may".
+  spec::SeccompAction action = config.default_action;
+  std::optional<uint32_t> ret = config.default_errno_ret;
+  for (const spec::SeccompSyscall& rule : config.syscalls) {
+    if (std::find(rule.names.begin(), rule.names.end(), "execve") == rule.names.end()) continue;
+    if (!rule.args.empty()) {
+      out.execve_conditional_ = true;
+      continue;
+    }
+    action = rule.action;
+    ret = rule.errno_ret;
+    break;
+  }
+  if (action == spec::SeccompAction::kErrno) {
+    out.execve_errno_ = static_cast<int>(ret.value_or(EPERM));
+  } else if (action != spec::SeccompAction::kAllow && action != spec::SeccompAction::kLog) {
+    out.execve_errno_ = -1;
+  }
   return out;
 }
 
-absl::Status InitSeccomp::BeforeUserSwitch() {
-  if (!program_ || no_new_privileges_) return absl::OkStatus();
-  return Load();
-}
-
-absl::Status InitSeccomp::EndOfSetup() {
-  if (!program_ || !program_->notify()) return absl::OkStatus();
-  return Load();
-}
-
-absl::Status InitSeccomp::BeforeExec() {
-  if (!program_) return absl::OkStatus();
-  return Load();
-}
-
 absl::Status InitSeccomp::Load() {
+  if (!program_) return absl::OkStatus();
   BERTH_ASSIGN_OR_RETURN(UniqueFd notify, linux_ns::LoadSeccomp(*program_));
   program_.reset();
+  loaded_ = true;
   if (!notify) return absl::OkStatus();
   return Annotate(SendSyncFd(sync_fd_, SyncType::kSeccompFd, notify.get()),
                   "linux.seccomp: pass the notify fd to the runtime");
+}
+
+std::string InitSeccomp::ExecveFailureNote(int err) const {
+  if (!loaded_) return "";
+  if (execve_errno_ == err) return " (linux.seccomp: the profile denies execve)";
+  if (execve_errno_ != 0 || execve_conditional_) {
+    return " (linux.seccomp: the profile may deny execve)";
+  }
+  return "";
 }
 
 absl::Status SendToSeccompListener(const spec::Spec& spec, absl::string_view id,

@@ -1,14 +1,15 @@
-// Where linux.seccomp goes in during create, on both sides of the sync
-// socket. The filter is compiled early in the init (errors reach the user)
-// and installed as late as possible:
-//  - without process.noNewPrivileges loading needs CAP_SYS_ADMIN, so before
-//    the init switches user and drops capabilities;
+// Where linux.seccomp goes in, on both sides of the sync socket. The filter
+// is compiled early in the init (errors reach the user) and installed as
+// late as possible:
 //  - with an SCMP_ACT_NOTIFY rule the notify fd must reach the listener
 //    before "ready", so at the end of setup (the fd goes to the parent,
 //    which hands it to the agent at listenerPath: the init cannot reach a
 //    host path after pivot_root);
-//  - otherwise right before execve, so the filter sees the user's process
-//    and (almost) nothing of the runtime's.
+//  - otherwise right before execve, after the exec fifo and the
+//    startContainer hooks. Without process.noNewPrivileges loading needs
+//    CAP_SYS_ADMIN, so the final capability sets are applied after it
+//    (process_setup.h): that and execve are all that runs under the
+//    container's filter.
 #pragma once
 
 #include <sys/types.h>
@@ -29,21 +30,32 @@ class InitSeccomp {
   InitSeccomp() = default;
   static absl::StatusOr<InitSeccomp> Compile(const spec::Spec& spec, int sync_fd);
 
-  // Before the user switch and the capability drop.
-  absl::Status BeforeUserSwitch();
-  // Last step of setup, before "ready".
-  absl::Status EndOfSetup();
-  // Right before execve. For the init the sync socket is closed by then:
-  // the caller logs the error.
-  absl::Status BeforeExec();
+  // A filter is still to be loaded.
+  bool pending() const { return program_.has_value(); }
+  // It must be loaded at the end of setup (it has a notify listener).
+  bool loads_at_end_of_setup() const { return program_ && program_->notify(); }
+  // Loading it needs CAP_SYS_ADMIN (no noNewPrivileges): the capability
+  // drop must wait for it.
+  bool needs_privilege() const { return program_ && !no_new_privileges_; }
 
- private:
-  // Loads the filter (once) and sends a notify fd to the parent.
+  // Loads the filter if still pending and sends a notify fd to the parent.
+  // For the init after "commit" the sync socket is closed: no notify then.
   absl::Status Load();
 
+  // Why execve may have failed with `err` after the filter went in: a note
+  // naming linux.seccomp when its rules give execve that errno, else "".
+  std::string ExecveFailureNote(int err) const;
+
+ private:
   std::optional<linux_ns::SeccompProgram> program_;
   bool no_new_privileges_ = false;
+  bool loaded_ = false;
   int sync_fd_ = -1;
+  // What the profile answers to execve: the errno of an ERRNO action (-1
+  // for another denying action, 0 if allowed), and whether that depends on
+  // arguments.
+  int execve_errno_ = 0;
+  bool execve_conditional_ = false;
 };
 
 // The parent's side: hands a notify fd (the init's, or an exec'd

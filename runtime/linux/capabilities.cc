@@ -69,55 +69,84 @@ absl::Status PrepareCapabilitiesForUserSwitch() {
   return absl::OkStatus();
 }
 
-absl::Status ApplyCapabilities(const spec::Capabilities& caps) {
-  BERTH_ASSIGN_OR_RETURN(auto bounding, Resolve(Sets(caps)[0]));
-  BERTH_ASSIGN_OR_RETURN(auto effective, Resolve(Sets(caps)[1]));
-  BERTH_ASSIGN_OR_RETURN(auto inheritable, Resolve(Sets(caps)[2]));
-  BERTH_ASSIGN_OR_RETURN(auto permitted, Resolve(Sets(caps)[3]));
-  BERTH_ASSIGN_OR_RETURN(auto ambient, Resolve(Sets(caps)[4]));
-
-  // Dropping from the bounding set needs CAP_SETPCAP in the effective set;
-  // after a switch to a non-root uid the effective set is empty, so raise it
-  // from the (kept) permitted set first.
-  cap_t cur = cap_get_proc();
-  cap_value_t setpcap = CAP_SETPCAP;
-  cap_set_flag(cur, CAP_EFFECTIVE, 1, &setpcap, CAP_SET);
-  cap_set_proc(cur);
-  cap_free(cur);
-  for (cap_value_t v = 0; v <= CAP_LAST_CAP && v < static_cast<cap_value_t>(cap_max_bits()); ++v) {
-    bool keep = false;
-    for (cap_value_t b : bounding) keep |= b == v;
-    if (!keep && cap_get_bound(v) == 1 && cap_drop_bound(v) != 0) {
-      return ErrnoError(absl::StrCat("drop capability ", v, " from the bounding set"));
-    }
-  }
-
-  cap_t want = cap_init();
+absl::StatusOr<CapabilityPlan> ResolveCapabilities(const spec::Capabilities& caps) {
+  std::vector<CapSet> sets = Sets(caps);
+  CapabilityPlan plan;
+  BERTH_ASSIGN_OR_RETURN(plan.bounding, Resolve(sets[0]));
+  BERTH_ASSIGN_OR_RETURN(auto effective, Resolve(sets[1]));
+  BERTH_ASSIGN_OR_RETURN(auto inheritable, Resolve(sets[2]));
+  BERTH_ASSIGN_OR_RETURN(auto permitted, Resolve(sets[3]));
+  BERTH_ASSIGN_OR_RETURN(auto ambient, Resolve(sets[4]));
+  plan.sets.reset(cap_init());
+  if (!plan.sets) return ErrnoError("process.capabilities: cap_init");
   auto set = [&](cap_flag_t flag, const std::vector<cap_value_t>& values) {
     if (!values.empty()) {
-      cap_set_flag(want, flag, static_cast<int>(values.size()), values.data(), CAP_SET);
+      cap_set_flag(plan.sets.get(), flag, static_cast<int>(values.size()), values.data(), CAP_SET);
     }
   };
   set(CAP_EFFECTIVE, effective);
   set(CAP_PERMITTED, permitted);
   set(CAP_INHERITABLE, inheritable);
-  int rc = cap_set_proc(want);
-  int err = errno;
-  cap_free(want);
-  if (rc != 0) return ErrnoError(err, "set process capabilities");
-  if (cap_reset_ambient() != 0 && errno != EINVAL) return ErrnoError("reset ambient capabilities");
+  auto contains = [](const std::vector<cap_value_t>& s, cap_value_t v) {
+    for (cap_value_t x : s)
+      if (x == v) return true;
+    return false;
+  };
   for (cap_value_t v : ambient) {
     // As runc: an ambient capability that is not also permitted and
-    // inheritable cannot be raised; that is a warning, not a failure.
-    if (cap_set_ambient(v, CAP_SET) != 0) {
-      char* name = cap_to_name(v);
-      log::Debug(absl::StrCat("process.capabilities.ambient: cannot raise ", name,
-                              " (it must also be permitted and inheritable)"));
-      cap_free(name);
+    // inheritable cannot be raised; that is a note, not a failure.
+    if (contains(permitted, v) && contains(inheritable, v)) {
+      plan.ambient.push_back(v);
+      continue;
+    }
+    char* name = cap_to_name(v);
+    log::Debug(absl::StrCat("process.capabilities.ambient: cannot raise ", name,
+                            " (it must also be permitted and inheritable)"));
+    cap_free(name);
+  }
+  return plan;
+}
+
+void RaiseEffective(cap_value_t cap) {
+  cap_t cur = cap_get_proc();
+  if (cur == nullptr) return;
+  cap_set_flag(cur, CAP_EFFECTIVE, 1, &cap, CAP_SET);
+  cap_set_proc(cur);
+  cap_free(cur);
+}
+
+absl::Status DropBoundingSet(const CapabilityPlan& plan) {
+  // Dropping from the bounding set needs CAP_SETPCAP in the effective set;
+  // after a switch to a non-root uid the effective set is empty.
+  RaiseEffective(CAP_SETPCAP);
+  for (cap_value_t v = 0; v <= CAP_LAST_CAP && v < static_cast<cap_value_t>(cap_max_bits()); ++v) {
+    bool keep = false;
+    for (cap_value_t b : plan.bounding) keep |= b == v;
+    if (!keep && cap_get_bound(v) == 1 && cap_drop_bound(v) != 0) {
+      return ErrnoError(absl::StrCat("drop capability ", v, " from the bounding set"));
     }
   }
-  ::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
   return absl::OkStatus();
+}
+
+absl::Status SetProcessCapabilities(const CapabilityPlan& plan) {
+  // Nothing here allocates but the message of a failure: the filter may
+  // refuse the memory calls.
+  if (cap_set_proc(plan.sets.get()) != 0) return ErrnoError("set process capabilities");
+  if (cap_reset_ambient() != 0 && errno != EINVAL) return ErrnoError("reset ambient capabilities");
+  for (cap_value_t v : plan.ambient) {
+    if (cap_set_ambient(v, CAP_SET) != 0) {
+      return ErrnoError("process.capabilities.ambient: raise a capability");
+    }
+  }
+  ::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);  // execve clears it anyway
+  return absl::OkStatus();
+}
+
+absl::Status ApplyCapabilities(const spec::Capabilities& caps) {
+  BERTH_ASSIGN_OR_RETURN(CapabilityPlan plan, ResolveCapabilities(caps));
+  BERTH_RETURN_IF_ERROR(DropBoundingSet(plan));
+  return SetProcessCapabilities(plan);
 }
 
 }  // namespace berth::linux_ns
