@@ -66,6 +66,25 @@ absl::Status CheckMountTypes(const spec::Spec& s) {
   return absl::OkStatus();
 }
 
+// hostname/domainname in a joined uts namespace would be the host's if
+// that namespace is the runtime's own.
+absl::Status CheckJoinedUts(const spec::Spec& s,
+                            const std::vector<linux_ns::NamespaceToJoin>& join) {
+  if (s.hostname.empty() && s.domainname.empty()) return absl::OkStatus();
+  struct stat own, joined;
+  for (const linux_ns::NamespaceToJoin& ns : join) {
+    if (ns.type != NamespaceType::kUts) continue;
+    if (::stat("/proc/self/ns/uts", &own) != 0) return ErrnoError("stat /proc/self/ns/uts");
+    if (::fstat(ns.fd.get(), &joined) != 0) return ErrnoError("stat the uts namespace to join");
+    if (own.st_dev == joined.st_dev && own.st_ino == joined.st_ino) {
+      return absl::InvalidArgumentError(
+          "hostname: the uts namespace in linux.namespaces is the runtime's own; setting "
+          "hostname or domainname there would change the host's");
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckSystemdCgroup(const CreateOptions& o) {
   if (!o.systemd_cgroup) return absl::OkStatus();
   if (::access("/run/systemd/system", F_OK) != 0) {
@@ -97,9 +116,11 @@ absl::Status Validate(const spec::Spec& s, const CreateOptions& o) {
   }
   BERTH_RETURN_IF_ERROR(linux_ns::ValidateIdMappings(s));
   const spec::Namespace* uts = s.FindNamespace(NamespaceType::kUts);
-  if ((!s.hostname.empty() || !s.domainname.empty()) && (uts == nullptr || !uts->path.empty())) {
+  // A joined uts namespace gets the names too (runc, crun); the runtime's
+  // own is refused (CheckJoinedUts).
+  if ((!s.hostname.empty() || !s.domainname.empty()) && uts == nullptr) {
     return absl::InvalidArgumentError(
-        "hostname: setting a hostname or domainname needs a new uts namespace in linux.namespaces");
+        "hostname: setting a hostname or domainname needs a uts namespace in linux.namespaces");
   }
   if (p.terminal && o.console_socket.empty() && !o.terminal_to_caller) {
     return absl::InvalidArgumentError(
@@ -208,6 +229,7 @@ absl::StatusOr<CreatedContainer> Create(const CreateOptions& o) {
   }
   BERTH_RETURN_IF_ERROR(Validate(s, o));
   BERTH_ASSIGN_OR_RETURN(auto join, linux_ns::OpenNamespacesToJoin(s));
+  BERTH_RETURN_IF_ERROR(CheckJoinedUts(s, join));
 
   UniqueFd console;  // our end of a socketpair, when we bridge the terminal
   UniqueFd console_child;

@@ -106,6 +106,9 @@ absl::StatusOr<ExecPlan> SetUpChild(const ExecChild& c, const linux_ns::FileId& 
   if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
     ExitWithError(c.sync_fd, ErrnoError("exec: PR_SET_DUMPABLE"));
   }
+  // Its own session and process group, inside the container's pid
+  // namespace (as runc's exec): the caller's would read as 0 there.
+  if (::setsid() < 0) ExitWithError(c.sync_fd, ErrnoError("exec: setsid"));
   auto runtime_exe = linux_ns::OwnExecutable();
   if (!runtime_exe.ok()) ExitWithError(c.sync_fd, Annotate(runtime_exe.status(), "exec"));
   auto plan = SetUpChild(c, *runtime_exe);

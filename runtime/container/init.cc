@@ -218,6 +218,8 @@ void RunInit(const InitConfig& config) {
   auto go = ReceiveSync(c.sync_fd);
   if (!go.ok() || go->type != SyncType::kGo || !absl::SimpleAtoi(go->text, &c.host_pid)) ::_exit(1);
   if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) Fail(c.sync_fd, ErrnoError("PR_SET_DUMPABLE"));
+  // A session and process group of its own, as runc's init.
+  if (::setsid() < 0) Fail(c.sync_fd, ErrnoError("setsid"));
 
   auto plan = Setup(c);
   if (!plan.ok()) Fail(c.sync_fd, plan.status());

@@ -114,6 +114,7 @@ absl::StatusOr<ExecPlan> SetUpProcess(const spec::Spec& s, const spec::Process& 
     BERTH_ASSIGN_OR_RETURN(caps, linux_ns::ResolveCapabilities(*p.capabilities));
   }
   linux_ns::ExecUser user = linux_ns::LookupUser(p.user);
+  if (!p.terminal) BERTH_RETURN_IF_ERROR(linux_ns::ChownStdio(p.user));
   // The user switch keeps the permitted set (KEEPCAPS): what is still to
   // come may need some of it, the filter's load CAP_SYS_ADMIN.
   BERTH_RETURN_IF_ERROR(linux_ns::PrepareCapabilitiesForUserSwitch());

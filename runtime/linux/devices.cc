@@ -62,7 +62,10 @@ absl::Status BindHostNode(int parent, const std::string& name, const std::string
 }
 
 absl::Status CreateDevice(int rootfd, const spec::Device& d) {
-  auto [parent_path, name] = SplitParent(d.path);
+  // "/mnt/" names the node /mnt.
+  std::string path = d.path;
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  auto [parent_path, name] = SplitParent(path);
   BERTH_ASSIGN_OR_RETURN(UniqueFd parent,
                          CreateInRoot(rootfd, parent_path, TargetKind::kDirectory));
   UniqueFd dir(::openat(parent.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -75,7 +78,7 @@ absl::Status CreateDevice(int rootfd, const spec::Device& d) {
       d.type == 'p' ? 0 : makedev(static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor));
   if (::mknodat(dir.get(), name.c_str(), mode, devnum) != 0) {
     if (errno != EPERM) return ErrnoError(absl::StrCat("create device ", d.path));
-    return BindHostNode(dir.get(), name, d.path);
+    return BindHostNode(dir.get(), name, path);
   }
   if (::fchownat(dir.get(), name.c_str(), d.uid.value_or(0), d.gid.value_or(0),
                  AT_SYMLINK_NOFOLLOW) != 0) {

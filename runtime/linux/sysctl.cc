@@ -44,6 +44,14 @@ absl::Status ValidateSysctl(const spec::Spec& s) {
       if (!OwnsNew(s, NamespaceType::kUts)) {
         return absl::InvalidArgumentError(absl::StrCat(where, ": needs a new uts namespace"));
       }
+      // Both would be written, the field last: refuse rather than pick.
+      bool host = key == "kernel.hostname";
+      const std::string& field = host ? s.hostname : s.domainname;
+      if (!field.empty() && field != value) {
+        return absl::InvalidArgumentError(absl::StrCat(where, ": \"", value, "\" conflicts with ",
+                                                       host ? "hostname" : "domainname", " \"",
+                                                       field, "\""));
+      }
     } else {
       return absl::InvalidArgumentError(
           absl::StrCat(where, ": not namespaced; it would change the host"));

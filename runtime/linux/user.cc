@@ -1,6 +1,7 @@
 #include "runtime/linux/user.h"
 
 #include <grp.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -49,6 +50,20 @@ ExecUser LookupUser(const spec::User& user) {
   std::string passwd = ReadFile("/etc/passwd").value_or("");
   std::string group = ReadFile("/etc/group").value_or("");
   return ResolveUser(user.uid, passwd, group, user.additional_gids);
+}
+
+absl::Status ChownStdio(const spec::User& user) {
+  for (int fd = 0; fd < 3; ++fd) {
+    struct stat st;
+    if (::fstat(fd, &st) != 0) continue;  // closed
+    if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISDIR(st.st_mode)) continue;
+    if (st.st_uid == user.uid && st.st_gid == user.gid) continue;
+    if (::fchown(fd, user.uid, user.gid) != 0 && errno != EPERM && errno != EINVAL &&
+        errno != EROFS) {
+      return ErrnoError(absl::StrCat("process.user: give stdio fd ", fd, " to uid ", user.uid));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status SwitchUser(const spec::User& user, const std::vector<gid_t>& groups) {

@@ -28,4 +28,12 @@ ExecUser LookupUser(const spec::User& user);
 
 absl::Status SwitchUser(const spec::User& user, const std::vector<gid_t>& groups);
 
+// Before SwitchUser, for a process without a terminal: stdin, stdout and
+// stderr (pipes, sockets, files) are given to process.user's uid and gid,
+// as crun does, so that the process can reopen them (/dev/stdout) without
+// capabilities. Devices (a terminal, /dev/null) are left alone; an fd the
+// user namespace cannot chown (EPERM, EINVAL: unmapped owner) or a
+// read-only file system (EROFS) is left as it is.
+absl::Status ChownStdio(const spec::User& user);
+
 }  // namespace berth::linux_ns

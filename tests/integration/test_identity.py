@@ -1,0 +1,206 @@
+"""Namespaces and identity as runc and crun give them: a hostname set in a
+joined uts namespace, stdio that the container's user may reopen, exec'd
+processes that lead their own session, hostname sysctls that cannot
+contradict the hostname fields, linux.devices entries in any spelling and
+in user namespaces."""
+import os
+import subprocess
+
+import pytest
+
+
+NO_CAPS = {k: [] for k in ("bounding", "effective", "inheritable", "permitted", "ambient")}
+
+
+def set_process(berth, args, **process):
+    spec = berth.config()
+    spec["process"]["args"] = list(args)
+    spec["process"].update(process)
+    berth.write_config(spec)
+    return spec
+
+
+# ---- a uts namespace joined by path ----
+
+@pytest.fixture
+def uts_holder():
+    """A process in a uts namespace of its own, whose /proc path names it."""
+    p = subprocess.Popen(["unshare", "--uts", "sleep", "300"])
+    try:
+        ns = f"/proc/{p.pid}/ns/uts"
+        for _ in range(100):
+            if os.readlink(ns) != os.readlink("/proc/self/ns/uts"):
+                break
+            subprocess.run(["sleep", "0.02"])
+        yield p.pid
+    finally:
+        p.kill()
+        p.wait()
+
+
+def hostname_in(pid):
+    return subprocess.run(["nsenter", "-t", str(pid), "-u", "hostname"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+
+
+def test_hostname_is_set_in_a_joined_uts_namespace(berth, uts_holder):
+    before = open("/proc/sys/kernel/hostname").read().strip()
+    spec = berth.config()
+    spec["linux"]["namespaces"] = [ns for ns in spec["linux"]["namespaces"] if ns["type"] != "uts"]
+    spec["linux"]["namespaces"].append({"type": "uts", "path": f"/proc/{uts_holder}/ns/uts"})
+    spec["hostname"] = "joined-host"
+    spec["domainname"] = "joined.example"
+    spec["process"]["args"] = ["sh", "-c", "hostname; cat /proc/sys/kernel/domainname"]
+    berth.write_config(spec)
+    p = berth.run("run", "--bundle", berth.bundle, berth.new_id())
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["joined-host", "joined.example"]
+    assert hostname_in(uts_holder) == "joined-host"
+    assert open("/proc/sys/kernel/hostname").read().strip() == before
+
+
+def test_joining_a_mount_namespace_by_path_is_refused_precisely(berth):
+    spec = berth.config()
+    for ns in spec["linux"]["namespaces"]:
+        if ns["type"] == "mount":
+            ns["path"] = "/proc/1/ns/mnt"
+    berth.write_config(spec)
+    p = berth.run("create", "--bundle", berth.bundle, berth.new_id())
+    assert p.returncode == 1
+    assert ("linux.namespaces: joining an existing mount namespace by path is not supported"
+            in p.stderr), p.stderr
+    assert os.listdir(berth.root) == [] if os.path.isdir(berth.root) else True
+
+
+# ---- stdio belongs to process.user ----
+
+# stat first: it writes through fd 1 at its own offset, the appends after.
+REOPEN_STDIO = ("stat -L -c %u:%g /proc/self/fd/1 && echo out >>/dev/stdout && "
+                "echo err >>/dev/stderr")
+
+
+def test_stdio_files_are_chowned_to_the_user(berth):
+    """A container as uid 1000 without capabilities reopens its stdout and
+    stderr (files of root's, mode 0600) through /dev/stdout and /dev/stderr."""
+    set_process(berth, ["sh", "-c", REOPEN_STDIO], user={"uid": 1000, "gid": 1001},
+                capabilities=dict(NO_CAPS))
+    p = berth.run("run", "--bundle", berth.bundle, berth.new_id())
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["1000:1001", "out"]
+    assert p.stderr == "err\n"
+
+
+def test_stdio_pipes_are_chowned_to_the_user(berth):
+    set_process(berth, ["sh", "-c", REOPEN_STDIO], user={"uid": 1000, "gid": 1000},
+                capabilities=dict(NO_CAPS))
+    p = subprocess.run(berth.cmd("run", "--bundle", berth.bundle, berth.new_id()),
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["1000:1000", "out"]
+    assert p.stderr == "err\n"
+
+
+def test_exec_stdio_is_chowned_to_the_user(berth):
+    set_process(berth, ["sleep", "1000"])
+    cid = berth.new_id()
+    berth.run("run", "-d", "--bundle", berth.bundle, cid, check=True)
+    try:
+        p = berth.run("exec", "--user", "1000:1000", cid, "sh", "-c", REOPEN_STDIO)
+        assert p.returncode == 0, p.stderr
+        assert p.stdout.split() == ["1000:1000", "out"]
+    finally:
+        berth.run("delete", "--force", cid, check=True)
+
+
+def test_dev_null_stdin_is_not_chowned(berth):
+    """/dev/null (a device, like a terminal) is never given away."""
+    set_process(berth, ["true"], user={"uid": 1000, "gid": 1000}, capabilities=dict(NO_CAPS))
+    before = os.stat("/dev/null")
+    p = berth.run("run", "--bundle", berth.bundle, berth.new_id())  # stdin is /dev/null
+    assert p.returncode == 0, p.stderr
+    after = os.stat("/dev/null")
+    assert (after.st_uid, after.st_gid) == (before.st_uid, before.st_gid) == (0, 0)
+
+
+# ---- exec'd processes lead a session ----
+
+SESSION = 'read -r pid comm state ppid pgrp sid rest </proc/$$/stat; echo $$ $pgrp $sid'
+
+
+def test_exec_process_is_session_and_group_leader(berth):
+    set_process(berth, ["sleep", "1000"])
+    cid = berth.new_id()
+    berth.run("run", "-d", "--bundle", berth.bundle, cid, check=True)
+    try:
+        p = berth.run("exec", cid, "sh", "-c", SESSION)
+        assert p.returncode == 0, p.stderr
+        pid, pgrp, sid = p.stdout.split()
+        assert pid != "1" and pgrp == pid and sid == pid, p.stdout
+        # Detached too.
+        p = berth.run("exec", "-d", cid, "sh", "-c", SESSION + " >/proc/1/fd/1")
+        assert p.returncode == 0, p.stderr
+    finally:
+        berth.run("delete", "--force", cid, check=True)
+
+
+def test_init_is_session_and_group_leader(berth):
+    set_process(berth, ["sh", "-c", SESSION])
+    p = berth.run("run", "--bundle", berth.bundle, berth.new_id())
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["1", "1", "1"]
+
+
+# ---- hostname sysctls ----
+
+@pytest.mark.parametrize("field, key", [("hostname", "kernel.hostname"),
+                                        ("domainname", "kernel.domainname")])
+def test_sysctl_conflicting_with_hostname_is_refused(berth, field, key):
+    spec = berth.config()
+    spec[field] = "from-field"
+    spec["linux"]["sysctl"] = {key: "from-sysctl"}
+    berth.write_config(spec)
+    p = berth.run("create", "--bundle", berth.bundle, berth.new_id())
+    assert p.returncode == 1
+    assert f"linux.sysctl: {key}" in p.stderr and field in p.stderr.replace(key, ""), p.stderr
+    assert "from-field" in p.stderr and "from-sysctl" in p.stderr, p.stderr
+
+
+def test_sysctl_agreeing_with_hostname_is_fine(berth):
+    spec = berth.config()
+    spec["hostname"] = "same"
+    spec["linux"]["sysctl"] = {"kernel.hostname": "same"}
+    spec["process"]["args"] = ["hostname"]
+    berth.write_config(spec)
+    p = berth.run("run", "--bundle", berth.bundle, berth.new_id())
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "same"
+
+
+# ---- linux.devices ----
+
+NULL_ALIKE = {"type": "c", "major": 1, "minor": 3, "fileMode": 0o666, "uid": 0, "gid": 0}
+CHECK_NODE = "stat -c '%t:%T %a' {0} && echo data >{0} && echo wrote"
+
+
+def test_device_path_with_trailing_slash(berth):
+    spec = berth.config()
+    spec["linux"]["devices"] = [dict(NULL_ALIKE, path="/mnt/")]
+    spec["process"]["args"] = ["sh", "-c", CHECK_NODE.format("/mnt")]
+    berth.write_config(spec)
+    p = berth.run("run", "--bundle", berth.bundle, berth.new_id())
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["1:3", "666", "wrote"]
+
+
+
+def test_hostname_in_the_runtimes_own_uts_namespace_is_refused(berth):
+    before = open("/proc/sys/kernel/hostname").read().strip()
+    spec = berth.config()
+    spec["linux"]["namespaces"] = [ns for ns in spec["linux"]["namespaces"] if ns["type"] != "uts"]
+    spec["linux"]["namespaces"].append({"type": "uts", "path": "/proc/self/ns/uts"})
+    spec["hostname"] = "not-the-host"
+    berth.write_config(spec)
+    p = berth.run("create", "--bundle", berth.bundle, berth.new_id())
+    assert p.returncode == 1
+    assert "hostname: the uts namespace in linux.namespaces is the runtime's own" in p.stderr
+    assert open("/proc/sys/kernel/hostname").read().strip() == before
