@@ -31,6 +31,7 @@
 #include "runtime/container/sync.h"
 #include "runtime/hooks/hooks.h"
 #include "runtime/linux/capabilities.h"
+#include "runtime/linux/devices.h"
 #include "runtime/linux/namespaces.h"
 #include "runtime/linux/process_attrs.h"
 #include "runtime/linux/process_limits.h"
@@ -272,6 +273,18 @@ absl::StatusOr<CreatedContainer> Create(const CreateOptions& o) {
     return made.status();
   }
 
+  // In a new user namespace the init can neither mknod nor open a node on a
+  // file system of its own: linux.devices are made here, as crun does
+  // (root only: a rootless runtime cannot make them either).
+  UniqueFd staged_devices;
+  const spec::Namespace* userns = s.FindNamespace(NamespaceType::kUser);
+  if (userns != nullptr && userns->path.empty() && !s.linux_cfg.devices.empty() &&
+      ::geteuid() == 0) {
+    BERTH_ASSIGN_OR_RETURN(staged_devices,
+                           linux_ns::StageDevices(s.linux_cfg.devices, s.linux_cfg.uid_mappings,
+                                                  s.linux_cfg.gid_mappings));
+  }
+
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
     return ErrnoError("socketpair");
@@ -289,6 +302,7 @@ absl::StatusOr<CreatedContainer> Create(const CreateOptions& o) {
   init.sync_fd = sync_child.get();
   init.fifo_fd = fifo.get();
   init.console_fd = console_child.get();
+  init.staged_devices_fd = staged_devices.get();
   init.join = &join;
   init.parent_only_fds = {dir.fd(), sync_parent.get()};
   if (console) init.parent_only_fds.push_back(console.get());

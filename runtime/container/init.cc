@@ -115,7 +115,8 @@ absl::Status SetupRootfs(const InitConfig& c) {
   for (size_t i = 0; i < s.mounts.size(); ++i) {
     BERTH_RETURN_IF_ERROR(linux_ns::MountEntry(s.mounts[i], i, ctx));
   }
-  BERTH_RETURN_IF_ERROR(linux_ns::CreateDevices(rootfd.get(), lx.devices, !DevIsBindMounted(s)));
+  BERTH_RETURN_IF_ERROR(
+      linux_ns::CreateDevices(rootfd.get(), lx.devices, !DevIsBindMounted(s), c.staged_devices_fd));
   BERTH_RETURN_IF_ERROR(linux_ns::CreateDevSymlinks(rootfd.get()));
   if (s.process->terminal) BERTH_RETURN_IF_ERROR(linux_ns::CreateConsoleMountpoint(rootfd.get()));
   // runc creates a missing cwd; do it while the rootfs is still writable.

@@ -22,9 +22,10 @@ struct InitConfig {
   bool no_pivot = false;
   bool no_new_keyring = false;
   int preserve_fds = 0;
-  int sync_fd = -1;     // child end of the handshake socket
-  int fifo_fd = -1;     // exec fifo, opened O_RDWR: init blocks reading it
-  int console_fd = -1;  // where the pty master goes (console socket), or -1
+  int sync_fd = -1;            // child end of the handshake socket
+  int fifo_fd = -1;            // exec fifo, opened O_RDWR: init blocks reading it
+  int console_fd = -1;         // where the pty master goes (console socket), or -1
+  int staged_devices_fd = -1;  // linux.devices made for a user namespace (StageDevices), or -1
   const std::vector<linux_ns::NamespaceToJoin>* join = nullptr;
   // The parent's fds the child inherits but must not hold: the state
   // directory (its flock would block every later command until exec) and

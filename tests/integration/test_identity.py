@@ -3,10 +3,15 @@ joined uts namespace, stdio that the container's user may reopen, exec'd
 processes that lead their own session, hostname sysctls that cannot
 contradict the hostname fields, linux.devices entries in any spelling and
 in user namespaces."""
+import json
 import os
+import shutil
 import subprocess
 
 import pytest
+
+from conftest import BERTH, bundle_fixture
+from test_userns import USER, open_path_to, unprivileged_user, with_userns  # noqa: F401
 
 
 NO_CAPS = {k: [] for k in ("bounding", "effective", "inheritable", "permitted", "ambient")}
@@ -204,3 +209,54 @@ def test_hostname_in_the_runtimes_own_uts_namespace_is_refused(berth):
     assert p.returncode == 1
     assert "hostname: the uts namespace in linux.namespaces is the runtime's own" in p.stderr
     assert open("/proc/sys/kernel/hostname").read().strip() == before
+
+
+def test_device_missing_on_the_host_in_a_user_namespace(berth):
+    """mknod is not allowed in a user namespace; the host has no such node
+    to bind: berth makes one before the init enters the namespace."""
+    path = "/dev/berth-test-null"
+    assert not os.path.exists(path)
+    open_path_to(berth.bundle + "/rootfs")
+    subprocess.run(["chown", "-R", "-h", "100000:100000", berth.bundle + "/rootfs"], check=True)
+    spec = with_userns(berth.config())
+    spec["linux"]["devices"] = [dict(NULL_ALIKE, path=path, uid=5, gid=6)]
+    spec["process"]["args"] = ["sh", "-c", CHECK_NODE.format(path) + f"; stat -c %u:%g {path}; "
+                               "grep -c berth-devices /proc/self/mountinfo; ls -a /dev | grep -c berth"]
+    berth.write_config(spec)
+    p = berth.run("run", "--bundle", berth.bundle, berth.new_id())
+    assert p.returncode == 0, p.stderr
+    # Owned by the container's 5:6 (host 100005:100006), with its mode; no
+    # trace of the staging tmpfs.
+    assert p.stdout.split() == ["1:3", "666", "wrote", "5:6", "0", "1"]
+    assert not os.path.exists(path)
+
+
+
+def test_device_impossible_in_a_user_namespace_names_the_entry(unprivileged_user, tmp_path):
+    """Rootless: nothing can be made before the user namespace either, and
+    the host has no such node: the error names the entry."""
+    pw = unprivileged_user
+    home = tmp_path / "rootless"
+    home.mkdir()
+    open_path_to(home / "x")
+    bundle = home / "bundle"
+    runtime_dir = home / "xdg"
+    runtime_dir.mkdir()
+    bundle_fixture.make_rootfs(str(bundle / "rootfs"))
+    subprocess.run(["chown", "-R", f"{pw.pw_uid}:{pw.pw_gid}", str(home)], check=True)
+    as_user = ["runuser", "-u", USER, "--", "env", f"XDG_RUNTIME_DIR={runtime_dir}"]
+    subprocess.run(as_user + [BERTH, "spec", "--rootless", "--bundle", str(bundle)], check=True)
+    with open(bundle / "config.json") as f:
+        spec = json.load(f)
+    spec["process"]["terminal"] = False
+    spec["process"]["args"] = ["true"]
+    spec["linux"]["devices"] = [dict(NULL_ALIKE, path="/dev/berth-test-null")]
+    with open(bundle / "config.json", "w") as f:
+        json.dump(spec, f)
+    p = subprocess.run(as_user + [BERTH, "run", "--bundle", str(bundle), "rootless-dev"],
+                       capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
+    assert p.returncode != 0
+    assert ("linux.devices[0]: /dev/berth-test-null: mknod is not permitted here (user namespace) "
+            "and the host has no /dev/berth-test-null to bind-mount") in p.stderr, p.stderr
+    assert os.listdir(runtime_dir / "berth") == []
+    shutil.rmtree(home, ignore_errors=True)
