@@ -110,7 +110,11 @@ absl::Status HttpError(const HttpResponse& r, absl::string_view host, absl::stri
   }
   if (r.status == 429) {
     return absl::ResourceExhaustedError(WithRegistryMessage(
-        absl::StrCat(host, " is rate limiting requests (429 Too Many Requests) for ", what), r));
+        absl::StrCat(host, " is rate limiting requests (429 Too Many Requests) for ", what,
+                     r.Header("retry-after")
+                         ? absl::StrCat("; retry after ", *r.Header("retry-after"), " s")
+                         : ""),
+        r));
   }
   if (r.status >= 500) return absl::UnavailableError(msg);
   if (r.status == 400) return absl::InvalidArgumentError(msg);

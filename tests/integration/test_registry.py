@@ -536,3 +536,303 @@ def test_bad_credentials_file_is_an_error_naming_it(tmp_path):
     p = fetch("--credentials", str(path), "manifest", "127.0.0.1:1/x:1", check=False)
     assert p.returncode == 1
     assert str(path) in p.stderr and "base64" in p.stderr
+
+
+# ---- a scripted registry for what docker-registry does not do ----
+# Bearer tokens, redirects to another host, broken and stalled transfers,
+# Range ignored, 429 with Retry-After, 5xx and 403 with error bodies, an
+# oversized manifest, a manifest that does not match its digest.
+
+class FakeRegistry:
+    TOKEN_USER, TOKEN_PASSWORD = "tok-user", "tok-pass"
+
+    def __init__(self):
+        import http.server
+        import threading
+        self.lock = threading.Lock()
+        self.requests = []  # (path, headers dict)
+        self.counts = {}
+        self.tokens_issued = 0
+        self.blob = os.urandom(300 << 10)
+        self.blob_digest = "sha256:" + hashlib.sha256(self.blob).hexdigest()
+        self.manifest = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+                                    "config": {}, "layers": []}).encode()
+        self.manifest_digest = "sha256:" + hashlib.sha256(self.manifest).hexdigest()
+        fake = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                fake.handle(self)
+
+        class Server(http.server.ThreadingHTTPServer):
+            def handle_error(self, request, client_address):
+                pass  # the client hanging up on a stalled or broken transfer
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.host = f"127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(10)
+
+    def count(self, key):
+        with self.lock:
+            self.counts[key] = self.counts.get(key, 0) + 1
+            return self.counts[key]
+
+    def seen(self, prefix):
+        with self.lock:
+            return [(p, h) for p, h in self.requests if p.startswith(prefix)]
+
+    @staticmethod
+    def reply(h, status, body=b"", headers=()):
+        h.send_response(status)
+        for k, v in headers:
+            h.send_header(k, v)
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
+
+    @staticmethod
+    def errors(code, message):
+        return json.dumps({"errors": [{"code": code, "message": message}]}).encode()
+
+    def handle(self, h):
+        path = h.path
+        with self.lock:
+            self.requests.append((path, {k.lower(): v for k, v in h.headers.items()}))
+        if path.startswith("/token"):
+            return self.token(h)
+        if path.startswith("/storage/"):
+            return self.serve_blob(h, "storage")
+        parts = path.split("/")  # '', 'v2', repo..., kind, object
+        if len(parts) < 5 or parts[1] != "v2":
+            return self.reply(h, 200 if path == "/v2/" else 404, b"{}")
+        repo, kind, obj = "/".join(parts[2:-2]), parts[-2], parts[-1]
+        if repo.startswith("auth/") and not self.authorized(h, repo):
+            return
+        scenario = repo.split("/")[-1]
+        if scenario == "ratelimited" and self.count(path) <= 2:
+            return self.reply(h, 429, self.errors("TOOMANYREQUESTS", "slow down"),
+                              [("Retry-After", "1")])
+        if scenario == "ratelimitedforever":
+            return self.reply(h, 429, self.errors("TOOMANYREQUESTS", "slow down"),
+                              [("Retry-After", "0")])
+        if scenario == "broken":
+            return self.reply(h, 503, self.errors("UNAVAILABLE", "storage backend is down"),
+                              [("Content-Type", "application/json")])
+        if scenario == "denied":
+            return self.reply(h, 403, self.errors("DENIED", "requested access to the resource "
+                                                  "is denied"))
+        if kind == "manifests":
+            if scenario == "big":
+                body = b'{"x":"' + b"a" * (5 << 20) + b'"}'
+            elif scenario == "liar":
+                body = self.manifest + b" "
+            else:
+                body = self.manifest
+            return self.reply(h, 200, body, [("Content-Type", OCI_MANIFEST + "; charset=utf-8")])
+        if kind == "blobs" and obj == self.blob_digest:
+            if scenario == "redirect":
+                location = f"http://localhost:{self.port}/storage/{obj}"
+                return self.reply(h, 307, b"", [("Location", location)])
+            return self.serve_blob(h, scenario)
+        return self.reply(h, 404, self.errors("BLOB_UNKNOWN", "blob unknown to registry"))
+
+    def authorized(self, h, repo):
+        if h.headers.get("Authorization", "").startswith("Bearer tok-"):
+            return True
+        realm = f"http://127.0.0.1:{self.port}/token"
+        self.reply(h, 401, self.errors("UNAUTHORIZED", "authentication required"),
+                   [("WWW-Authenticate",
+                     f'Bearer realm="{realm}",service="fake",scope="repository:{repo}:pull"')])
+        return False
+
+    def token(self, h):
+        want = "Basic " + base64.b64encode(
+            f"{self.TOKEN_USER}:{self.TOKEN_PASSWORD}".encode()).decode()
+        if "needcreds" in h.path and h.headers.get("Authorization") != want:
+            return self.reply(h, 401, self.errors("UNAUTHORIZED", "bad credentials"))
+        with self.lock:
+            self.tokens_issued += 1
+            n = self.tokens_issued
+        key = "access_token" if n % 2 else "token"
+        self.reply(h, 200, json.dumps({key: f"tok-{n}", "expires_in": 300}).encode(),
+                   [("Content-Type", "application/json")])
+
+    def serve_blob(self, h, scenario):
+        data = self.blob
+        start = 0
+        rng = h.headers.get("Range")
+        if rng and scenario != "norange":
+            start = int(rng.split("=")[1].split("-")[0])
+        attempt = self.count(f"blob:{scenario}")
+        status = 206 if start else 200
+        h.send_response(status)
+        h.send_header("Content-Length", str(len(data) - start))
+        if status == 206:
+            h.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        h.end_headers()
+        body = data[start:]
+        if scenario in ("flaky", "norange") and attempt <= 2:
+            # A third of what is left, then the connection breaks.
+            h.wfile.write(body[:len(body) // 3])
+            h.wfile.flush()
+            h.close_connection = True
+            h.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if scenario == "stall" and attempt == 1:
+            h.wfile.write(body[:1000])
+            h.wfile.flush()
+            time.sleep(3)
+            h.close_connection = True
+            return
+        h.wfile.write(body)
+
+
+@pytest.fixture(scope="module")
+def fake():
+    reg = FakeRegistry()
+    yield reg
+    reg.stop()
+
+
+def fetch_fake_blob(fake, repo, tmp_path, *opts, check=True):
+    store = tmp_path / "store"
+    p = fetch("--retry-delay-ms", "50", *opts, "blob", f"{fake.host}/{repo}:1", "--store",
+              str(store), fake.blob_digest, str(len(fake.blob)), check=check)
+    return p, store
+
+
+def assert_blob_in_store(fake, store):
+    assert store_files(store) == ["sha256/" + fake.blob_digest.split(":")[1]]
+    path = store / "content" / "sha256" / fake.blob_digest.split(":")[1]
+    assert path.read_bytes() == fake.blob
+
+
+def test_bearer_token_anonymous_and_cached(fake, tmp_path):
+    before = fake.tokens_issued
+    p, store = fetch_fake_blob(fake, "auth/plain", tmp_path)
+    assert_blob_in_store(fake, store)
+    # One token for the repository's scope, asked with service and scope.
+    assert fake.tokens_issued == before + 1
+    token_requests = fake.seen("/token")
+    assert "service=fake" in token_requests[-1][0]
+    assert "scope=repository%3Aauth%2Fplain%3Apull" in token_requests[-1][0]
+    assert "authorization" not in token_requests[-1][1]  # anonymous: no credentials
+
+
+def test_bearer_token_server_gets_the_credentials(fake, tmp_path):
+    repo = "auth/needcreds"
+    creds = credentials_file(str(tmp_path), {fake.host: basic(fake.TOKEN_USER,
+                                                              fake.TOKEN_PASSWORD)})
+    # The realm does not say "needcreds": the scope does, and the fake checks the path.
+    m = manifest(f"{fake.host}/{repo}:1", "--credentials", creds)
+    assert m["digest"] == fake.manifest_digest
+    assert m["media-type"] == OCI_MANIFEST
+    p = fetch("manifest", f"{fake.host}/{repo}:1", check=False)
+    assert p.returncode == 1
+    assert "UNAUTHENTICATED" in p.stderr and "token server" in p.stderr
+    assert fake.host in p.stderr and "no credentials" in p.stderr
+
+
+def test_redirect_to_another_host_drops_the_authorization(fake, tmp_path):
+    p, store = fetch_fake_blob(fake, "auth/redirect", tmp_path)
+    assert_blob_in_store(fake, store)
+    storage = fake.seen("/storage/")
+    assert storage, "the blob was not fetched from the redirect target"
+    assert all("authorization" not in headers for _, headers in storage)
+    blob_requests = fake.seen("/v2/auth/redirect/blobs/")
+    assert any(h.get("authorization", "").startswith("Bearer ") for _, h in blob_requests)
+
+
+def test_user_agent(fake):
+    manifest(f"{fake.host}/plain/x:1")
+    _, headers = fake.seen("/v2/plain/x/manifests/")[-1]
+    assert headers["user-agent"].startswith("berthd/")
+    accept = headers["accept"]
+    for t in (OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST):
+        assert t in accept
+
+
+def test_broken_transfer_is_resumed_with_range(fake, tmp_path):
+    p, store = fetch_fake_blob(fake, "flaky", tmp_path)
+    assert_blob_in_store(fake, store)
+    ranges = [h.get("range") for _, h in fake.seen("/v2/flaky/blobs/")]
+    assert ranges[0] is None
+    assert len(ranges) == 3 and all(r and r.startswith("bytes=") for r in ranges[1:])
+    assert "retrying from byte" in p.stderr
+
+
+def test_broken_transfer_resumed_where_range_is_ignored(fake, tmp_path):
+    p, store = fetch_fake_blob(fake, "norange", tmp_path)
+    assert_blob_in_store(fake, store)
+
+
+def test_stalled_transfer_is_resumed(fake, tmp_path):
+    p, store = fetch_fake_blob(fake, "stall", tmp_path, "--stall-timeout-s", "1")
+    assert_blob_in_store(fake, store)
+
+
+def test_broken_transfer_gives_up_after_the_attempts(fake, tmp_path):
+    fake.counts.pop("blob:flaky", None)
+    p, store = fetch_fake_blob(fake, "flaky", tmp_path, "--blob-attempts", "2", check=False)
+    assert p.returncode == 1
+    assert "UNAVAILABLE" in p.stderr and "giving up after 2 attempts" in p.stderr
+    assert store_files(store) == []
+
+
+def test_rate_limit_honours_retry_after(fake):
+    start = time.monotonic()
+    m = manifest(f"{fake.host}/x/ratelimited:1")
+    assert m["digest"] == fake.manifest_digest
+    assert time.monotonic() - start >= 2  # two waits of Retry-After: 1
+
+
+def test_rate_limit_gives_up_as_resource_exhausted(fake):
+    p = fetch("manifest", f"{fake.host}/x/ratelimitedforever:1", check=False)
+    assert p.returncode == 1
+    assert "RESOURCE_EXHAUSTED" in p.stderr and "slow down" in p.stderr
+    assert len(fake.seen("/v2/x/ratelimitedforever/")) == 3  # the first try and two retries
+
+
+def test_server_error_is_unavailable_with_the_registry_message(fake, tmp_path):
+    p = fetch("manifest", f"{fake.host}/x/broken:1", check=False)
+    assert p.returncode == 1
+    assert "UNAVAILABLE" in p.stderr and "storage backend is down" in p.stderr
+    assert "503" in p.stderr
+    p, store = fetch_fake_blob(fake, "x/broken", tmp_path, "--blob-attempts", "2", check=False)
+    assert p.returncode == 1
+    assert "UNAVAILABLE" in p.stderr and "storage backend is down" in p.stderr
+    assert store_files(store) == []
+
+
+def test_forbidden_is_permission_denied(fake):
+    p = fetch("manifest", f"{fake.host}/x/denied:1", check=False)
+    assert p.returncode == 1
+    assert "PERMISSION_DENIED" in p.stderr and "denied" in p.stderr
+
+
+def test_oversized_manifest_is_refused(fake):
+    p = fetch("manifest", f"{fake.host}/x/big:1", check=False)
+    assert p.returncode == 1
+    assert "larger than 4194304 bytes" in p.stderr
+
+
+def test_manifest_not_matching_its_digest(fake):
+    ref = f"{fake.host}/x/liar@{fake.manifest_digest}"
+    p = fetch("manifest", ref, check=False)
+    assert p.returncode == 1
+    assert "DATA_LOSS" in p.stderr and "does not match its digest" in p.stderr
+    # The same bytes by tag are fine: nothing to check them against.
+    assert manifest(f"{fake.host}/x/liar:1")["digest"] != fake.manifest_digest
