@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import threading
 
 import pytest
 
@@ -260,3 +261,49 @@ def test_device_impossible_in_a_user_namespace_names_the_entry(unprivileged_user
             "and the host has no /dev/berth-test-null to bind-mount") in p.stderr, p.stderr
     assert os.listdir(runtime_dir / "berth") == []
     shutil.rmtree(home, ignore_errors=True)
+
+
+# ---- state while create runs ----
+
+def test_state_while_create_runs(berth, tmp_path):
+    """Polled all through a create (slowed by a createRuntime hook): first
+    no container, then "creating" while the hooks run, then "created" with
+    the init's pid, as soon as the init waits on the exec fifo and before
+    create returns; never anything else. As runc: "created" from the moment
+    the environment exists."""
+    spec = berth.config()
+    spec["process"]["args"] = ["true"]
+    spec["hooks"] = {"createRuntime": [{"path": "/bin/sleep", "args": ["sleep", "0.5"]}]}
+    berth.write_config(spec)
+    cid = berth.new_id()
+    seen, stop = [], threading.Event()
+
+    def poll():
+        while not stop.is_set():
+            p = subprocess.run(berth.cmd("state", cid), capture_output=True, text=True)
+            if p.returncode == 0:
+                s = json.loads(p.stdout)
+                now = (s["status"], s["pid"] != 0)
+            else:
+                assert "does not exist" in p.stderr, p.stderr
+                now = ("none", False)
+            if not seen or seen[-1] != now:
+                seen.append(now)
+
+    t = threading.Thread(target=poll)
+    t.start()
+    try:
+        p = berth.run("create", "--bundle", berth.bundle, cid)
+    finally:
+        after = berth.state(cid)
+        stop.set()
+        t.join()
+    assert p.returncode == 0, p.stderr
+    assert after["status"] == "created" and after["pid"] > 0
+    assert ("creating", False) in seen, seen
+    order = [("none", False), ("creating", False), ("created", True)]
+    assert [s for s in order if s in seen] == seen, seen
+    # The init is blocked on the fifo by now (no user process ran).
+    with open(f"/proc/{after['pid']}/cmdline", "rb") as f:
+        assert b"true" not in f.read().split(b"\0")[0:1]
+    berth.run("delete", "--force", cid, check=True)
