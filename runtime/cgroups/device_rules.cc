@@ -1,5 +1,7 @@
 #include "runtime/cgroups/device_rules.h"
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
@@ -51,8 +53,7 @@ bool Overlaps(absl::string_view a, absl::string_view b) {
 
 }  // namespace
 
-std::vector<DeviceCgroupRule> EffectiveDeviceRules(const std::vector<spec::DeviceRule>& config,
-                                                   const std::vector<spec::Device>& devices) {
+std::vector<DeviceCgroupRule> EffectiveDeviceRules(const std::vector<spec::DeviceRule>& config) {
   std::vector<DeviceCgroupRule> out;
   out.push_back({false, 'a', std::nullopt, std::nullopt, "rwm", kDefaults});
   for (size_t i = 0; i < config.size(); ++i) {
@@ -61,12 +62,6 @@ std::vector<DeviceCgroupRule> EffectiveDeviceRules(const std::vector<spec::Devic
                    absl::StrCat("linux.resources.devices[", i, "]")});
   }
   for (DeviceCgroupRule& r : DefaultRules()) out.push_back(std::move(r));
-  for (size_t i = 0; i < devices.size(); ++i) {
-    const spec::Device& d = devices[i];
-    if (d.type == 'p') continue;  // a FIFO is not a device to the cgroup
-    char type = d.type == 'b' ? 'b' : 'c';
-    out.push_back({true, type, d.major, d.minor, "rwm", absl::StrCat("linux.devices[", i, "]")});
-  }
   return out;
 }
 
@@ -78,26 +73,94 @@ std::string RenderV1DeviceRule(const DeviceCgroupRule& rule) {
                       " ", rule.access);
 }
 
-std::vector<FileWrite> RenderV1Devices(const std::vector<DeviceCgroupRule>& rules) {
-  std::vector<FileWrite> out;
-  auto add = [&](const DeviceCgroupRule& r) {
-    out.push_back({"devices",
-                   {{r.allow ? "devices.allow" : "devices.deny", RenderV1DeviceRule(r)}},
-                   r.source});
-  };
-  for (const DeviceCgroupRule& r : rules) {
-    // The kernel reads any "a" line as "everything, all rights"; a narrower
-    // rule on all types must be spelled once per type.
-    bool everything = !r.major && !r.minor && Covers(r.access, "rwm");
-    if (r.type != 'a' || everything) {
-      add(r);
+namespace {
+
+bool Everything(const DeviceCgroupRule& r) {
+  return r.type == 'a' && !r.major && !r.minor && Covers(r.access, "rwm");
+}
+
+// Whether every device `inner` matches is matched by `outer` (same type).
+bool Contains(const DeviceCgroupRule& outer, const DeviceCgroupRule& inner) {
+  return (!outer.major || outer.major == inner.major) &&
+         (!outer.minor || outer.minor == inner.minor);
+}
+
+bool Intersects(const DeviceCgroupRule& a, const DeviceCgroupRule& b) {
+  return a.type == b.type && (!a.major || !b.major || a.major == b.major) &&
+         (!a.minor || !b.minor || a.minor == b.minor);
+}
+
+std::string Without(absl::string_view access, absl::string_view taken) {
+  std::string out;
+  for (char c : access) {
+    if (!absl::StrContains(taken, c)) out.push_back(c);
+  }
+  return out;
+}
+
+// A rule on "a" types with a narrower match or access, once per type.
+std::vector<DeviceCgroupRule> PerType(const DeviceCgroupRule& r) {
+  if (r.type != 'a') return {r};
+  DeviceCgroupRule c = r, b = r;
+  c.type = 'c';
+  b.type = 'b';
+  return {c, b};
+}
+
+}  // namespace
+
+// The v1 kernel keeps a default (allow or deny everything) and a list of
+// exceptions; a rule that agrees with the default only takes rights from an
+// exception with exactly its pattern. Writing the rules one by one would
+// then not give "the last match wins" (a later "deny c *:* rwm" would leave
+// an earlier "allow c 1:3" in force). So the rules are run here, as the
+// eBPF program decides, into the default and the exceptions they leave,
+// and only those are written.
+absl::StatusOr<std::vector<FileWrite>> RenderV1Devices(const std::vector<DeviceCgroupRule>& rules) {
+  bool default_allow = false;
+  std::string default_source = kDefaults;
+  std::vector<DeviceCgroupRule> exceptions;
+  for (const DeviceCgroupRule& rule : rules) {
+    if (Everything(rule)) {
+      default_allow = rule.allow;
+      default_source = rule.source;
+      exceptions.clear();
       continue;
     }
-    for (char type : {'c', 'b'}) {
-      DeviceCgroupRule one = r;
-      one.type = type;
-      add(one);
+    for (const DeviceCgroupRule& r : PerType(rule)) {
+      if (r.allow != default_allow) {
+        auto same = std::find_if(exceptions.begin(), exceptions.end(), [&](const auto& e) {
+          return e.type == r.type && e.major == r.major && e.minor == r.minor;
+        });
+        if (same == exceptions.end()) {
+          exceptions.push_back(r);
+        } else {
+          same->access = absl::StrCat(same->access, Without(r.access, same->access));
+        }
+        continue;
+      }
+      for (auto it = exceptions.begin(); it != exceptions.end();) {
+        if (!Intersects(r, *it) || !Overlaps(it->access, r.access)) {
+          ++it;
+          continue;
+        }
+        if (!Contains(r, *it)) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              r.source, ": \"", RenderV1DeviceRule(r), "\" takes rights from part of \"",
+              RenderV1DeviceRule(*it), "\" (", it->source,
+              "), which the v1 devices cgroup cannot express; split the earlier rule"));
+        }
+        it->access = Without(it->access, r.access);
+        it = it->access.empty() ? exceptions.erase(it) : it + 1;
+      }
     }
+  }
+  std::vector<FileWrite> out;
+  const char* default_file = default_allow ? "devices.allow" : "devices.deny";
+  const char* exception_file = default_allow ? "devices.deny" : "devices.allow";
+  out.push_back({"devices", {{default_file, "a *:* rwm"}}, default_source});
+  for (const DeviceCgroupRule& e : exceptions) {
+    out.push_back({"devices", {{exception_file, RenderV1DeviceRule(e)}}, e.source});
   }
   return out;
 }

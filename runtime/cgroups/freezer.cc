@@ -63,4 +63,16 @@ absl::Status SetFrozenV2(const std::string& dir, bool frozen) {
       absl::StrCat("cgroup ", dir, " did not become ", frozen ? "frozen" : "thawed"));
 }
 
+void ThawAllV1(const std::vector<std::string>& dirs) {
+  for (const std::string& d : dirs) {
+    WriteExisting(absl::StrCat(d, "/freezer.state"), "THAWED").IgnoreError();
+  }
+}
+
+void ThawAllV2(const std::vector<std::string>& dirs) {
+  for (const std::string& d : dirs) {
+    WriteExisting(absl::StrCat(d, "/cgroup.freeze"), "0").IgnoreError();
+  }
+}
+
 }  // namespace berth::cgroups

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 
@@ -14,5 +15,10 @@ bool IsFrozenV1(const std::string& freezer_dir);
 
 absl::Status SetFrozenV2(const std::string& dir, bool frozen);
 bool IsFrozenV2(const std::string& dir);
+
+// Thaws `dirs` without waiting, whoever froze them (v1: freezer.state,
+// cgroup2: cgroup.freeze; a directory without the file is skipped).
+void ThawAllV1(const std::vector<std::string>& dirs);
+void ThawAllV2(const std::vector<std::string>& dirs);
 
 }  // namespace berth::cgroups

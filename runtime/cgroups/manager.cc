@@ -1,8 +1,12 @@
 #include "runtime/cgroups/manager.h"
 
+#include <signal.h>
+
+#include "absl/algorithm/container.h"
 #include "absl/strings/str_cat.h"
 #include "lib/errors.h"
 #include "lib/file_util.h"
+#include "runtime/cgroups/freezer.h"
 
 namespace berth::cgroups {
 
@@ -15,6 +19,21 @@ absl::Status Manager::Join(pid_t pid) const {
 }
 
 absl::StatusOr<std::vector<pid_t>> Manager::Pids() const { return ListPids(placement_.Paths()); }
+
+void Manager::KillAndThawAll() const {
+  if (auto pids = Pids(); pids.ok()) {
+    for (pid_t p : *pids) ::kill(p, SIGKILL);
+  }
+  for (const CgroupDir& d : placement_.dirs) {
+    std::vector<std::string> tree = CgroupTree(d.path);
+    if (d.hierarchy.unified) {
+      WriteExisting(absl::StrCat(d.path, "/cgroup.kill"), "1").IgnoreError();  // 5.14+
+      ThawAllV2(tree);
+    } else if (absl::c_linear_search(d.hierarchy.controllers, "freezer")) {
+      ThawAllV1(tree);
+    }
+  }
+}
 
 absl::Status Manager::Destroy() const { return RemoveCreated(placement_.created_dirs); }
 

@@ -47,9 +47,9 @@ class Manager {
   absl::Status Join(pid_t pid) const;
 
   // At create, after Join and before the init runs the user's program: every
-  // limit in `r` plus the device rules (the config's, the defaults and one
-  // per linux.devices entry). Errors name the config field, the file and the
-  // value.
+  // limit in `r` plus the device rules (the config's, then the defaults;
+  // `devices`, linux.devices, get none of their own, as in runc). Errors
+  // name the config field, the file and the value.
   virtual absl::Status Apply(const spec::Resources& r,
                              const std::vector<spec::Device>& devices) = 0;
 
@@ -73,6 +73,12 @@ class Manager {
   // Whether the kernel's OOM killer has killed a process of the container
   // (why an init can die before it runs anything).
   virtual bool OomKilled() const = 0;
+
+  // For delete --force: SIGKILL to every process (also through cgroup2's
+  // cgroup.kill, which reaches what a pid list races with), then thaws the
+  // container's cgroup and every cgroup inside it, whoever froze them:
+  // frozen v1 tasks act on the signal only once thawed.
+  void KillAndThawAll() const;
 
   // Removes the directories berth created, innermost first.
   absl::Status Destroy() const;

@@ -181,6 +181,12 @@ Placement LoadPlacement(Mode mode, const std::map<std::string, std::string>& pat
   return p;
 }
 
+std::vector<std::string> CgroupTree(const std::string& dir) {
+  std::vector<std::string> out;
+  CollectTree(dir, &out);
+  return out;
+}
+
 absl::StatusOr<std::vector<pid_t>> ListPids(const std::vector<std::string>& dirs) {
   if (dirs.empty()) return absl::FailedPreconditionError("container has no cgroup");
   absl::Status last;

@@ -58,6 +58,9 @@ absl::StatusOr<Placement> CreatePlacement(Mode mode, const std::vector<Hierarchy
 Placement LoadPlacement(Mode mode, const std::map<std::string, std::string>& paths_by_key,
                         const std::vector<std::string>& created_dirs);
 
+// `dir` and every cgroup inside it, children before their parents.
+std::vector<std::string> CgroupTree(const std::string& dir);
+
 // Pids in the first directory that can be read.
 absl::StatusOr<std::vector<pid_t>> ListPids(const std::vector<std::string>& dirs);
 

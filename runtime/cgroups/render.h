@@ -43,13 +43,31 @@ struct V1Context {
   // order that keeps limit <= memsw at every step.
   std::optional<uint64_t> current_memory_limit;
   bool has_memsw = true;  // memory.memsw.limit_in_bytes exists
+  // Since Linux 5.11 memory cgroups are always hierarchical and the kernel
+  // refuses memory.use_hierarchy = 0: useHierarchy false is then not written.
+  bool hierarchy_always_on = false;
 };
 
 absl::StatusOr<std::vector<FileWrite>> RenderV1(const spec::Resources& r, const V1Context& ctx);
 absl::StatusOr<std::vector<FileWrite>> RenderV2(const spec::Resources& r);
 
-// cpu.shares (2..262144) → cpu.weight (1..10000), the mapping runc and the
-// kernel documentation use.
+// What `update` finds in a cgroup2 directory: the other half of the pairs
+// an update may give one half of. Empty: the file could not be read.
+struct V2Current {
+  std::string cpu_max;          // "QUOTA PERIOD", "max PERIOD"
+  std::string memory_max;       // bytes or "max"
+  std::string memory_swap_max;  // bytes or "max"
+};
+
+// An update completed with the current values, as runc's update does
+// (which starts from the container's limits): --cpu-period alone keeps the
+// quota; --memory-swap alone is memory+swap over the current memory.max;
+// --memory alone keeps memory+swap where swap is limited (memory.swap.max
+// moves by the difference). Errors name the flag's config field.
+absl::StatusOr<spec::Resources> CompleteUpdateV2(spec::Resources r, const V2Current& now);
+
+// cpu.shares (2..262144) → cpu.weight (1..10000), the mapping current runc
+// and crun use (1024 → 100).
 uint64_t SharesToWeight(uint64_t shares);
 // blkio.weight (10..1000) → io.weight (1..10000).
 uint64_t BlkioWeightToIoWeight(uint64_t weight);

@@ -89,7 +89,7 @@ void RenderMemory(const spec::MemoryResources& m, const V1Context& ctx, V1Writes
     w->Add("memory", "memory.oom_control", *m.disable_oom_killer ? "1" : "0",
            "memory.disableOOMKiller");
   }
-  if (m.use_hierarchy) {
+  if (m.use_hierarchy && (*m.use_hierarchy || !ctx.hierarchy_always_on)) {
     w->Add("memory", "memory.use_hierarchy", *m.use_hierarchy ? "1" : "0", "memory.useHierarchy");
   }
 }

@@ -1,9 +1,13 @@
 // linux.resources → cgroup2 files (Documentation/admin-guide/cgroup-v2.rst),
 // with the v1 → v2 unit conversions runc and crun share.
+#include <cmath>
 #include <tuple>
 #include <utility>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "lib/errors.h"
 #include "runtime/cgroups/render.h"
 
@@ -16,6 +20,10 @@ class V2Writes {
  public:
   void Add(std::string file, std::string value, std::string field) {
     out_.push_back({"", {{std::move(file), std::move(value)}}, absl::StrCat(kField, field)});
+  }
+  // Written only where the file exists.
+  void AddOptional(std::string file, std::string value, std::string field) {
+    out_.push_back({"", {{std::move(file), std::move(value)}}, absl::StrCat(kField, field), true});
   }
   void AddChoice(std::vector<FileValue> candidates, std::string field) {
     out_.push_back({"", std::move(candidates), absl::StrCat(kField, field)});
@@ -58,7 +66,8 @@ absl::Status RenderCpu(const spec::CpuResources& c, V2Writes* w) {
   }
   bool quota = c.quota && *c.quota != 0;
   bool period = c.period && *c.period != 0;
-  if (quota || period) w->Add("cpu.max", CpuMax(c.quota, c.period), "cpu.quota");
+  if (quota || period)
+    w->Add("cpu.max", CpuMax(c.quota, c.period), quota ? "cpu.quota" : "cpu.period");
   if (c.burst) w->Add("cpu.max.burst", absl::StrCat(*c.burst), "cpu.burst");
   if (c.idle) w->Add("cpu.idle", absl::StrCat(*c.idle), "cpu.idle");
   if (!c.cpus.empty()) w->Add("cpuset.cpus", c.cpus, "cpu.cpus");
@@ -103,9 +112,13 @@ void RenderBlockIo(const spec::BlockIoResources& b, V2Writes* w) {
 }  // namespace
 
 uint64_t SharesToWeight(uint64_t shares) {
-  if (shares < 2) shares = 2;
-  if (shares > 262144) shares = 262144;
-  return 1 + ((shares - 2) * 9999) / 262142;
+  if (shares <= 2) return 1;
+  if (shares >= 262144) return 10000;
+  // A quadratic in log space through (2, 1), (1024, 100) and (262144,
+  // 10000): the default shares give the default weight (runc >= 1.3.2,
+  // crun >= 1.23; the old linear map gave 1024 → 39).
+  double l = std::log2(static_cast<double>(shares));
+  return static_cast<uint64_t>(std::ceil(std::pow(10.0, (l * l + 125 * l) / 612.0 - 7.0 / 34.0)));
 }
 
 uint64_t BlkioWeightToIoWeight(uint64_t weight) {
@@ -136,6 +149,51 @@ absl::StatusOr<std::string> SwapMaxV2(std::optional<int64_t> limit, int64_t swap
   return absl::StrCat(swap - *limit);
 }
 
+namespace {
+
+// "max" → -1, a number → itself, anything else (unreadable) → nullopt.
+std::optional<int64_t> LimitOf(absl::string_view text) {
+  text = absl::StripAsciiWhitespace(text);
+  if (text == "max") return -1;
+  int64_t v;
+  if (absl::SimpleAtoi(text, &v)) return v;
+  return std::nullopt;
+}
+
+}  // namespace
+
+absl::StatusOr<spec::Resources> CompleteUpdateV2(spec::Resources r, const V2Current& now) {
+  if (r.cpu && r.cpu->period && *r.cpu->period != 0 && !r.cpu->quota) {
+    std::vector<absl::string_view> f = absl::StrSplit(now.cpu_max, ' ', absl::SkipEmpty());
+    if (!f.empty()) r.cpu->quota = LimitOf(f[0]);
+  }
+  if (!r.memory) return r;
+  spec::MemoryResources& m = *r.memory;
+  bool limit = m.limit && *m.limit != 0;
+  bool swap = m.swap && *m.swap != 0;
+  std::optional<int64_t> mem_now = LimitOf(now.memory_max);
+  std::optional<int64_t> swap_now = LimitOf(now.memory_swap_max);
+  if (swap && !limit && *m.swap > 0) {
+    if (!mem_now || *mem_now < 0) {
+      return absl::InvalidArgumentError(
+          "linux.resources.memory.swap: memory.max is not limited, so memory+swap cannot be; "
+          "give memory.limit (--memory) as well");
+    }
+    m.limit = *mem_now;
+  } else if (limit && !swap && *m.limit < 0) {
+    m.swap = -1;  // memory unlimited: memory+swap too (runc)
+  } else if (limit && !swap && mem_now && *mem_now >= 0 && swap_now && *swap_now >= 0) {
+    int64_t total = *mem_now + *swap_now;
+    if (*m.limit > total) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "linux.resources.memory.limit: ", *m.limit, " is above the memory+swap limit ", total,
+          " now in force (memory.max + memory.swap.max); give memory.swap (--memory-swap) too"));
+    }
+    m.swap = total;
+  }
+  return r;
+}
+
 absl::StatusOr<std::vector<FileWrite>> RenderV2(const spec::Resources& r) {
   V2Writes w;
   if (r.memory) BERTH_RETURN_IF_ERROR(RenderMemory(*r.memory, &w));
@@ -149,8 +207,11 @@ absl::StatusOr<std::vector<FileWrite>> RenderV2(const spec::Resources& r) {
   }
   for (size_t i = 0; i < r.hugepage_limits.size(); ++i) {
     const spec::HugepageLimit& h = r.hugepage_limits[i];
-    w.Add(absl::StrCat("hugetlb.", h.page_size, ".max"), absl::StrCat(h.limit),
-          absl::StrCat("hugepageLimits[", i, "]"));
+    std::string field = absl::StrCat("hugepageLimits[", i, "]");
+    w.Add(absl::StrCat("hugetlb.", h.page_size, ".max"), absl::StrCat(h.limit), field);
+    // Reservations (kernel 5.7+) are limited too, as current runc does:
+    // otherwise a mapping can reserve pages it is then refused at fault.
+    w.AddOptional(absl::StrCat("hugetlb.", h.page_size, ".rsvd.max"), absl::StrCat(h.limit), field);
   }
   if (r.network && (r.network->class_id || !r.network->priorities.empty())) {
     return Unsupported("network", "net_cls and net_prio are v1 controllers");

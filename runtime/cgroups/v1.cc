@@ -1,5 +1,9 @@
 #include "runtime/cgroups/v1.h"
 
+#include <sys/utsname.h>
+
+#include <cstdio>
+
 #include "absl/strings/str_cat.h"
 #include "lib/errors.h"
 #include "lib/file_util.h"
@@ -25,6 +29,15 @@ std::optional<uint64_t> ReadValue(const std::string& dir, absl::string_view file
   return ParseLimit(*text, 0);
 }
 
+// Linux 5.11 made memory cgroups hierarchical for good ("mm: memcg:
+// deprecate the non-hierarchical mode").
+bool MemoryHierarchyAlwaysOn() {
+  struct utsname u;
+  int major = 0, minor = 0;
+  if (::uname(&u) != 0 || std::sscanf(u.release, "%d.%d", &major, &minor) != 2) return false;
+  return major > 5 || (major == 5 && minor >= 11);
+}
+
 }  // namespace
 
 const std::string* V1Manager::DirFor(const std::string& controller) const {
@@ -37,9 +50,11 @@ absl::Status V1Manager::WriteResources(const spec::Resources& r) const {
   if (const std::string* mem = DirFor("memory")) {
     ctx.has_memsw = CgroupFileExists(*mem, "memory.memsw.limit_in_bytes");
     ctx.current_memory_limit = ReadValue(*mem, "memory.limit_in_bytes");
+    ctx.hierarchy_always_on = MemoryHierarchyAlwaysOn();
   }
   BERTH_ASSIGN_OR_RETURN(std::vector<FileWrite> writes, RenderV1(r, ctx));
-  BERTH_RETURN_IF_ERROR(ExecuteWrites(writes, [this](const std::string& c) { return DirFor(c); }));
+  BERTH_RETURN_IF_ERROR(
+      ExecuteWritesOrRestore(writes, [this](const std::string& c) { return DirFor(c); }));
   // The kernel clamps cpu.shares silently; say so instead (runc does too).
   if (r.cpu && r.cpu->shares && *r.cpu->shares != 0) {
     const std::string* cpu = DirFor("cpu");
@@ -53,15 +68,17 @@ absl::Status V1Manager::WriteResources(const spec::Resources& r) const {
   return absl::OkStatus();
 }
 
-absl::Status V1Manager::Apply(const spec::Resources& r, const std::vector<spec::Device>& devices) {
+absl::Status V1Manager::Apply(const spec::Resources& r,
+                              const std::vector<spec::Device>& /*no rules of their own*/) {
   BERTH_RETURN_IF_ERROR(WriteResources(r));
   if (DirFor("devices") == nullptr) {
     if (!r.devices.empty()) return NotMounted("devices", "linux.resources.devices");
     return absl::OkStatus();
   }
+  BERTH_ASSIGN_OR_RETURN(std::vector<FileWrite> writes,
+                         RenderV1Devices(EffectiveDeviceRules(r.devices)));
   return ToleratedWhenRootless(
-      ExecuteWrites(RenderV1Devices(EffectiveDeviceRules(r.devices, devices)),
-                    [this](const std::string& c) { return DirFor(c); }));
+      ExecuteWrites(writes, [this](const std::string& c) { return DirFor(c); }));
 }
 
 absl::Status V1Manager::Update(const spec::Resources& r) {

@@ -7,6 +7,7 @@
 #include "lib/errors.h"
 #include "lib/file_util.h"
 #include "runtime/cgroups/bpf_devices.h"
+#include "runtime/cgroups/controllers_v2.h"
 #include "runtime/cgroups/device_rules.h"
 #include "runtime/cgroups/freezer.h"
 #include "runtime/cgroups/manager.h"
@@ -23,11 +24,11 @@ class V2Manager : public Manager {
  public:
   explicit V2Manager(Placement p) : Manager(std::move(p)) {}
 
-  absl::Status Apply(const spec::Resources& r, const std::vector<spec::Device>& devices) override {
+  absl::Status Apply(const spec::Resources& r,
+                     const std::vector<spec::Device>& /*no rules of their own*/) override {
     BERTH_ASSIGN_OR_RETURN(const std::string* dir, Dir());
-    BERTH_RETURN_IF_ERROR(EnableControllers());
     BERTH_RETURN_IF_ERROR(WriteResources(r));
-    auto program = DeviceProgram(EffectiveDeviceRules(r.devices, devices));
+    auto program = DeviceProgram(EffectiveDeviceRules(r.devices));
     return ToleratedWhenRootless(
         Annotate(AttachDeviceProgram(*dir, program), "linux.resources.devices"));
   }
@@ -35,7 +36,12 @@ class V2Manager : public Manager {
   absl::Status Update(const spec::Resources& r) override {
     BERTH_ASSIGN_OR_RETURN(const std::string* dir, Dir());
     BERTH_RETURN_IF_ERROR(CheckMemoryBeforeUpdate(r, *dir, "memory.current"));
-    return WriteResources(r);
+    V2Current now;
+    now.cpu_max = ReadFile(absl::StrCat(*dir, "/cpu.max")).value_or("");
+    now.memory_max = ReadFile(absl::StrCat(*dir, "/memory.max")).value_or("");
+    now.memory_swap_max = ReadFile(absl::StrCat(*dir, "/memory.swap.max")).value_or("");
+    BERTH_ASSIGN_OR_RETURN(spec::Resources complete, CompleteUpdateV2(r, now));
+    return WriteResources(complete);
   }
 
   absl::Status Freeze() override {
@@ -80,27 +86,19 @@ class V2Manager : public Manager {
   absl::Status WriteResources(const spec::Resources& r) const {
     BERTH_ASSIGN_OR_RETURN(const std::string* dir, Dir());
     BERTH_ASSIGN_OR_RETURN(std::vector<FileWrite> writes, RenderV2(r));
-    return ExecuteWrites(writes, [dir](const std::string&) { return dir; });
+    BERTH_RETURN_IF_ERROR(EnableControllers(*dir, writes));
+    return ExecuteWritesOrRestore(writes, [dir](const std::string&) { return dir; });
   }
 
-  // A controller's files appear in a cgroup only once its parent enables it
-  // in cgroup.subtree_control. Do that for the intermediate directories
-  // berth created, never for a cgroup it did not create.
-  absl::Status EnableControllers() const {
-    const auto& created = placement_.created_dirs;
-    for (size_t i = 0; i + 1 < created.size(); ++i) {
-      auto available = ReadFile(absl::StrCat(created[i], "/cgroup.controllers"));
-      if (!available.ok()) continue;
-      std::vector<std::string> enable;
-      for (absl::string_view c :
-           absl::StrSplit(absl::StripAsciiWhitespace(*available), ' ', absl::SkipEmpty())) {
-        enable.push_back(absl::StrCat("+", c));
-      }
-      if (enable.empty()) continue;
-      BERTH_RETURN_IF_ERROR(WriteExisting(absl::StrCat(created[i], "/cgroup.subtree_control"),
-                                          absl::StrJoin(enable, " ")));
-    }
-    return absl::OkStatus();
+  // The controllers the limits need, and the ones `berth events --stats`
+  // reads where the kernel has them, enabled in every ancestor.
+  static absl::Status EnableControllers(const std::string& dir,
+                                        const std::vector<FileWrite>& writes) {
+    std::map<std::string, std::string> needed = ControllersOfWrites(writes);
+    std::set<std::string> wanted = {"cpu", "io", "memory", "pids"};
+    for (const auto& [controller, field] : needed) wanted.insert(controller);
+    EnableFailures failures = EnableControllersV2(dir, wanted);
+    return CheckControllersV2(dir, needed, failures);
   }
 };
 

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "lib/errors.h"
 #include "lib/file_util.h"
 #include "lib/log.h"
@@ -73,6 +74,44 @@ absl::Status ExecuteWrites(const std::vector<FileWrite>& writes, const DirForCon
     BERTH_RETURN_IF_ERROR(st);
   }
   return absl::OkStatus();
+}
+
+absl::Status ExecuteWritesOrRestore(const std::vector<FileWrite>& writes,
+                                    const DirForController& dir_for) {
+  return ExecuteWritesOrRestore(writes, dir_for, WriteExisting, ReadFile);
+}
+
+absl::Status ExecuteWritesOrRestore(const std::vector<FileWrite>& writes,
+                                    const DirForController& dir_for, const FileWriter& write,
+                                    const FileReader& read) {
+  // What each file holds now, in the order of first writes.
+  std::vector<std::pair<std::string, std::string>> before;
+  for (const FileWrite& w : writes) {
+    const std::string* dir = dir_for(w.controller);
+    if (dir == nullptr) continue;
+    for (const FileValue& c : w.candidates) {
+      std::string path = absl::StrCat(*dir, "/", c.file);
+      auto text = read(path);
+      if (!text.ok()) continue;  // absent: the next candidate is the one written
+      bool seen = false;
+      for (const auto& b : before) seen = seen || b.first == path;
+      if (!seen) before.emplace_back(path, *text);
+      break;
+    }
+  }
+  absl::Status st = ExecuteWrites(writes, dir_for, write);
+  if (st.ok()) return st;
+  // Last first; a value refused because of its pair (v1's memory and
+  // memory+swap, cpu period and quota) gets a second round.
+  std::vector<std::pair<std::string, std::string>> again;
+  for (auto it = before.rbegin(); it != before.rend(); ++it) {
+    // Keyed files (io.max: one line per device) take one line per write.
+    for (absl::string_view line : absl::StrSplit(it->second, '\n', absl::SkipWhitespace())) {
+      if (!write(it->first, line).ok()) again.emplace_back(it->first, std::string(line));
+    }
+  }
+  for (const auto& [path, line] : again) write(path, line).IgnoreError();
+  return st;
 }
 
 }  // namespace berth::cgroups

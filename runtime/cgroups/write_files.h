@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "runtime/cgroups/render.h"
 
@@ -25,6 +26,18 @@ using FileWriter = std::function<absl::Status(const std::string& path, absl::str
 // refusals (EINVAL) that plain files on a temporary directory cannot give.
 absl::Status ExecuteWrites(const std::vector<FileWrite>& writes, const DirForController& dir_for,
                            const FileWriter& write);
+
+// Reads the whole file `path` (ReadFile, lib/file_util.h).
+using FileReader = std::function<absl::StatusOr<std::string>(const std::string& path)>;
+
+// For `update`: the same, and when a write fails, the files written so far
+// get back what they held before (best effort, last first), so a refused
+// update leaves the old limits in force rather than half of the new ones.
+absl::Status ExecuteWritesOrRestore(const std::vector<FileWrite>& writes,
+                                    const DirForController& dir_for);
+absl::Status ExecuteWritesOrRestore(const std::vector<FileWrite>& writes,
+                                    const DirForController& dir_for, const FileWriter& write,
+                                    const FileReader& read);
 
 // Whether `dir`/`file` exists.
 bool CgroupFileExists(const std::string& dir, const std::string& file);

@@ -24,6 +24,17 @@ absl::Status PrintStats(const ContainerCgroup& c) {
   return absl::OkStatus();
 }
 
+// An oom event for each OOM kill the watcher has not reported yet; false
+// once the cgroup is gone.
+bool PrintOoms(const ContainerCgroup& c, cgroups::OomWatcher& oom) {
+  auto count = oom.Consume();
+  if (!count.ok()) return false;
+  for (uint64_t i = 0; i < *count; ++i) {
+    Print(absl::StrCat(cgroups::RenderOomEvent(c.state.id), "\n"));
+  }
+  return true;
+}
+
 // Prints a stats event every `interval` and an oom event for each OOM kill,
 // until the container's init exits.
 int Stream(const ContainerCgroup& c, absl::Duration interval) {
@@ -42,14 +53,16 @@ int Stream(const ContainerCgroup& c, absl::Duration interval) {
     int64_t wait_ms = absl::ToInt64Milliseconds(next - absl::Now()) + 1;
     int rc = ::poll(fds.data(), fds.size(), static_cast<int>(std::max<int64_t>(wait_ms, 0)));
     if (rc < 0 && errno != EINTR) return Fail(absl::ErrnoToStatus(errno, "events: poll"));
-    if (fds.size() > 1 && (fds[1].revents & POLLIN)) {
-      auto count = (*oom)->Consume();
-      if (!count.ok()) return 0;  // the cgroup is gone
-      for (uint64_t i = 0; i < *count; ++i) {
-        Print(absl::StrCat(cgroups::RenderOomEvent(c.state.id), "\n"));
-      }
+    if (fds.size() > 1 && (fds[1].revents & POLLIN) && !PrintOoms(c, **oom)) {
+      return 0;  // the cgroup is gone
     }
-    if (fds[0].revents & POLLIN) return 0;  // the init exited
+    if (fds[0].revents & POLLIN) {
+      // The init exited. When the OOM killer killed it, the kernel has
+      // counted the kill by now but notifies memory.events later (from a
+      // workqueue): read the count once more instead of waiting for that.
+      if (oom.ok()) PrintOoms(c, **oom);
+      return 0;
+    }
   }
 }
 

@@ -58,11 +58,18 @@ absl::Status ParseMemory(const Value& v, std::optional<MemoryResources>* out) {
   if (Absent(v)) return absl::OkStatus();
   BERTH_RETURN_IF_ERROR(ExpectObject(v));
   MemoryResources m;
-  BERTH_RETURN_IF_ERROR(ReadInt64(v.Get("limit"), &m.limit));
-  BERTH_RETURN_IF_ERROR(ReadInt64(v.Get("reservation"), &m.reservation));
-  BERTH_RETURN_IF_ERROR(ReadInt64(v.Get("swap"), &m.swap));
-  BERTH_RETURN_IF_ERROR(ReadInt64(v.Get("kernel"), &m.kernel));
-  BERTH_RETURN_IF_ERROR(ReadInt64(v.Get("kernelTCP"), &m.kernel_tcp));
+  // Bytes, or -1 for unlimited: anything below is a mistake (v2 would
+  // read it as "max", v1's kernel refuse it).
+  const std::pair<const char*, std::optional<int64_t>*> bytes[] = {{"limit", &m.limit},
+                                                                   {"reservation", &m.reservation},
+                                                                   {"swap", &m.swap},
+                                                                   {"kernel", &m.kernel},
+                                                                   {"kernelTCP", &m.kernel_tcp}};
+  for (const auto& [name, field] : bytes) {
+    Value f = v.Get(name);
+    BERTH_RETURN_IF_ERROR(ReadInt64(f, field));
+    if (*field && **field < -1) return f.Error("must be a number of bytes, or -1 for unlimited");
+  }
   Value swappiness = v.Get("swappiness");
   BERTH_RETURN_IF_ERROR(ReadUint64(swappiness, &m.swappiness));
   // Docker spells "unset" as -1 converted to uint64.

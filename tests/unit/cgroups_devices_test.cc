@@ -102,7 +102,10 @@ spec::DeviceRule Rule(bool allow, char type, std::optional<int64_t> major,
 
 std::vector<std::string> V1Lines(const std::vector<DeviceCgroupRule>& rules) {
   std::vector<std::string> out;
-  for (const FileWrite& w : RenderV1Devices(rules)) {
+  auto writes = RenderV1Devices(rules);
+  INFO(writes.status().ToString());
+  REQUIRE(writes.ok());
+  for (const FileWrite& w : *writes) {
     out.push_back(w.candidates[0].file + " " + w.candidates[0].value);
   }
   return out;
@@ -126,29 +129,19 @@ void CheckProgramMatchesRules(const std::vector<DeviceCgroupRule>& rules) {
   }
 }
 
-TEST_CASE("effective device rules: deny all, config, defaults, linux.devices",
-          "[cgroups][devices]") {
-  spec::Device fuse;
-  fuse.path = "/dev/fuse";
-  fuse.type = 'c';
-  fuse.major = 10;
-  fuse.minor = 229;
-  spec::Device fifo;
-  fifo.path = "/dev/myfifo";
-  fifo.type = 'p';
-  auto rules = EffectiveDeviceRules({Rule(true, 'b', 8, std::nullopt, "r")}, {fuse, fifo});
+TEST_CASE("effective device rules: deny all, config, defaults", "[cgroups][devices]") {
+  auto rules = EffectiveDeviceRules({Rule(true, 'b', 8, std::nullopt, "r")});
   REQUIRE(rules.size() >= 4);
   CHECK_FALSE(rules[0].allow);
   CHECK(rules[0].type == 'a');
   CHECK(rules[1].source == "linux.resources.devices[0]");
-  CHECK(rules.back().source == "linux.devices[0]");  // the FIFO gets no rule
-  CHECK(RenderV1DeviceRule(rules.back()) == "c 10:229 rwm");
+  CHECK(rules.back().source == "default device rules");
   CHECK(V1Lines({rules[0], rules[1]}) ==
         Strings{"devices.deny a *:* rwm", "devices.allow b 8:* r"});
 }
 
 TEST_CASE("default devices: the spec's list plus pty, console and tun", "[cgroups][devices]") {
-  auto rules = EffectiveDeviceRules({}, {});
+  auto rules = EffectiveDeviceRules({});
   for (auto [major, minor] : std::vector<std::pair<int, int>>{
            {1, 3}, {1, 5}, {1, 7}, {1, 8}, {1, 9}, {5, 0}, {5, 1}, {5, 2}, {136, 0}, {10, 200}}) {
     INFO(major << ":" << minor);
@@ -164,14 +157,14 @@ TEST_CASE("defaults follow the config's rules, as in runc", "[cgroups][devices]"
   // docker and podman start their list with "deny all": that must not take
   // /dev/null away; and a config deny of a default device does not stick.
   auto rules = EffectiveDeviceRules(
-      {Rule(false, 'a', std::nullopt, std::nullopt, "rwm"), Rule(false, 'c', 1, 5, "rwm")}, {});
+      {Rule(false, 'a', std::nullopt, std::nullopt, "rwm"), Rule(false, 'c', 1, 5, "rwm")});
   CHECK(DeviceAllowed(rules, 'c', 1, 3, "rw"));
   CHECK(DeviceAllowed(rules, 'c', 1, 5, "r"));
 }
 
 TEST_CASE("the last matching rule decides, per right", "[cgroups][devices]") {
   auto rules =
-      EffectiveDeviceRules({Rule(true, 'c', 10, 229, "rw"), Rule(false, 'c', 10, 229, "w")}, {});
+      EffectiveDeviceRules({Rule(true, 'c', 10, 229, "rw"), Rule(false, 'c', 10, 229, "w")});
   CHECK(DeviceAllowed(rules, 'c', 10, 229, "r"));
   CHECK_FALSE(DeviceAllowed(rules, 'c', 10, 229, "w"));
   CHECK_FALSE(DeviceAllowed(rules, 'c', 10, 229, "rw"));
@@ -180,31 +173,134 @@ TEST_CASE("the last matching rule decides, per right", "[cgroups][devices]") {
 
 TEST_CASE("v1 spells a narrow rule on all types once per type", "[cgroups][devices]") {
   DeviceCgroupRule all_mknod{true, 'a', std::nullopt, std::nullopt, "m", "x"};
-  CHECK(V1Lines({all_mknod}) == Strings{"devices.allow c *:* m", "devices.allow b *:* m"});
+  CHECK(V1Lines({all_mknod}) ==
+        Strings{"devices.deny a *:* rwm", "devices.allow c *:* m", "devices.allow b *:* m"});
   DeviceCgroupRule everything{true, 'a', std::nullopt, std::nullopt, "rwm", "x"};
   CHECK(V1Lines({everything}) == Strings{"devices.allow a *:* rwm"});
 }
 
+// The v1 devices controller as the kernel keeps it (security/device_cgroup.c):
+// a default and exceptions; "a" resets both; a write against the default adds
+// an exception (merged with one of the same pattern), a write with the
+// default takes rights from the exception of exactly that pattern.
+class KernelV1Devices {
+ public:
+  void Write(const std::string& file, const std::string& line) {
+    DeviceCgroupRule r = ParseLine(line);
+    bool allow = file == "devices.allow";
+    if (r.type == 'a') {
+      default_allow_ = allow;
+      exceptions_.clear();
+      return;
+    }
+    for (auto it = exceptions_.begin(); it != exceptions_.end(); ++it) {
+      if (it->type != r.type || it->major != r.major || it->minor != r.minor) continue;
+      std::string kept;
+      for (char c : it->access) {
+        bool in = r.access.find(c) != std::string::npos;
+        if (allow != default_allow_ ? true : !in) kept.push_back(c);
+      }
+      if (allow != default_allow_) {
+        for (char c : r.access) {
+          if (kept.find(c) == std::string::npos) kept.push_back(c);
+        }
+      }
+      it->access = kept;
+      if (kept.empty()) exceptions_.erase(it);
+      return;
+    }
+    if (allow != default_allow_) exceptions_.push_back(r);
+  }
+  // One right at a time, as the kernel is asked.
+  bool Allowed(char type, int64_t major, int64_t minor, char right) const {
+    for (const DeviceCgroupRule& e : exceptions_) {
+      if (e.type != type || (e.major && *e.major != major) || (e.minor && *e.minor != minor)) {
+        continue;
+      }
+      if (e.access.find(right) != std::string::npos) return !default_allow_;
+    }
+    return default_allow_;
+  }
+
+ private:
+  static DeviceCgroupRule ParseLine(const std::string& line) {
+    DeviceCgroupRule r;
+    r.type = line[0];
+    size_t colon = line.find(':'), space = line.find(' ', colon);
+    std::string major = line.substr(2, colon - 2),
+                minor = line.substr(colon + 1, space - colon - 1);
+    if (major != "*") r.major = std::stoll(major);
+    if (minor != "*") r.minor = std::stoll(minor);
+    r.access = line.substr(space + 1);
+    return r;
+  }
+  bool default_allow_ = false;
+  std::vector<DeviceCgroupRule> exceptions_;
+};
+
+void CheckV1MatchesRules(const std::vector<DeviceCgroupRule>& rules) {
+  auto writes = RenderV1Devices(rules);
+  INFO(writes.status().ToString());
+  REQUIRE(writes.ok());
+  KernelV1Devices kernel;
+  for (const FileWrite& w : *writes) kernel.Write(w.candidates[0].file, w.candidates[0].value);
+  for (char type : {'c', 'b'}) {
+    for (int64_t major : {1, 5, 8, 10, 136}) {
+      for (int64_t minor : {0, 3, 5, 16, 229}) {
+        for (char right : {'r', 'w', 'm'}) {
+          INFO(type << " " << major << ":" << minor << " " << right);
+          CHECK(kernel.Allowed(type, major, minor, right) ==
+                DeviceAllowed(rules, type, major, minor, std::string(1, right)));
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("v1 device rules: the last match wins, as in the eBPF program", "[cgroups][devices]") {
+  // A wider deny after a narrow allow: written one by one, the kernel
+  // would keep the allow (it only removes exceptions of the same pattern).
+  CheckV1MatchesRules(EffectiveDeviceRules(
+      {Rule(false, 'a', std::nullopt, std::nullopt, "rwm"), Rule(true, 'b', 8, 0, "rwm"),
+       Rule(true, 'b', 8, 16, "r"), Rule(false, 'b', std::nullopt, std::nullopt, "rw")}));
+  // Allow everything, deny a disk, give one right back.
+  CheckV1MatchesRules(EffectiveDeviceRules({Rule(true, 'a', std::nullopt, std::nullopt, "rwm"),
+                                            Rule(false, 'b', 8, std::nullopt, "rwm"),
+                                            Rule(true, 'b', 8, std::nullopt, "r")}));
+  // Narrow "a" rules and a deny that the later defaults partly undo.
+  CheckV1MatchesRules(EffectiveDeviceRules({Rule(true, 'a', 8, std::nullopt, "r"),
+                                            Rule(false, 'c', 1, std::nullopt, "w"),
+                                            Rule(true, 'c', 10, 229, "rw")}));
+  CheckV1MatchesRules(EffectiveDeviceRules({}));
+}
+
+TEST_CASE("v1 device rules: a deny inside an earlier, wider allow is refused",
+          "[cgroups][devices]") {
+  auto writes = RenderV1Devices(
+      EffectiveDeviceRules({Rule(false, 'a', std::nullopt, std::nullopt, "rwm"),
+                            Rule(true, 'b', 8, std::nullopt, "rw"), Rule(false, 'b', 8, 16, "w")}));
+  REQUIRE_FALSE(writes.ok());
+  CHECK(std::string(writes.status().message()) ==
+        "linux.resources.devices[2]: \"b 8:16 w\" takes rights from part of \"b 8:* rw\" "
+        "(linux.resources.devices[1]), which the v1 devices cgroup cannot express; split the "
+        "earlier rule");
+}
+
 TEST_CASE("eBPF program: default rules", "[cgroups][devices][bpf]") {
-  CheckProgramMatchesRules(EffectiveDeviceRules({}, {}));
+  CheckProgramMatchesRules(EffectiveDeviceRules({}));
 }
 
 TEST_CASE("eBPF program: allow everything (privileged)", "[cgroups][devices][bpf]") {
-  auto rules = EffectiveDeviceRules({Rule(true, 'a', std::nullopt, std::nullopt, "rwm")}, {});
+  auto rules = EffectiveDeviceRules({Rule(true, 'a', std::nullopt, std::nullopt, "rwm")});
   CheckProgramMatchesRules(rules);
   CHECK(RunProgram(DeviceProgram(rules), 'b', 8, 0, "rw") == 1);
 }
 
 TEST_CASE("eBPF program: config rules, wildcards and partial access", "[cgroups][devices][bpf]") {
-  spec::Device tty;
-  tty.type = 'c';
-  tty.major = 4;
-  tty.minor = 1;
-  auto rules = EffectiveDeviceRules(
-      {Rule(false, 'a', std::nullopt, std::nullopt, "rwm"), Rule(true, 'b', 8, std::nullopt, "r"),
-       Rule(false, 'b', 8, 16, "r"), Rule(true, 'c', 10, 229, "rw"),
-       Rule(false, 'c', std::nullopt, 229, "w")},
-      {tty});
+  auto rules = EffectiveDeviceRules({Rule(false, 'a', std::nullopt, std::nullopt, "rwm"),
+                                     Rule(true, 'b', 8, std::nullopt, "r"),
+                                     Rule(false, 'b', 8, 16, "r"), Rule(true, 'c', 10, 229, "rw"),
+                                     Rule(false, 'c', std::nullopt, 229, "w")});
   CheckProgramMatchesRules(rules);
   std::vector<bpf_insn> prog = DeviceProgram(rules);
   CHECK(RunProgram(prog, 'b', 8, 0, "r") == 1);
@@ -212,13 +308,13 @@ TEST_CASE("eBPF program: config rules, wildcards and partial access", "[cgroups]
   CHECK(RunProgram(prog, 'b', 8, 16, "r") == 0);
   CHECK(RunProgram(prog, 'c', 10, 229, "r") == 1);
   CHECK(RunProgram(prog, 'c', 10, 229, "w") == 0);
-  CHECK(RunProgram(prog, 'c', 4, 1, "rw") == 1);
+  CHECK(RunProgram(prog, 'c', 4, 1, "rw") == 0);  // nothing allows it
 }
 
 TEST_CASE("eBPF program: an unconditional rule ends the program", "[cgroups][devices][bpf]") {
   // Deny-all first means the program's last rule has no test; nothing may
   // follow it (the verifier rejects unreachable instructions).
-  std::vector<bpf_insn> prog = DeviceProgram(EffectiveDeviceRules({}, {}));
+  std::vector<bpf_insn> prog = DeviceProgram(EffectiveDeviceRules({}));
   REQUIRE(prog.size() >= 2);
   CHECK(prog.back().code == (BPF_JMP | BPF_EXIT));
   CHECK(prog[prog.size() - 2].code == (BPF_ALU64 | BPF_MOV | BPF_K));

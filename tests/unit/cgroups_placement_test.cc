@@ -1,9 +1,15 @@
 // What state.json records about a container's cgroup, and how the manager is
 // rebuilt from it.
+#include <stdlib.h>
+#include <sys/stat.h>
+
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <map>
 #include <string>
 
+#include "lib/file_util.h"
+#include "runtime/cgroups/controllers_v2.h"
 #include "runtime/cgroups/manager.h"
 #include "runtime/cgroups/placement.h"
 #include "runtime/state/container_state.h"
@@ -86,6 +92,81 @@ TEST_CASE("state.json written before cgroup modes were recorded still parses",
   REQUIRE(old.ok());
   CHECK(old->cgroup_mode.empty());
   CHECK(old->cgroup_paths.empty());
+}
+
+// A cgroup2 tree of plain files: root R, a parent R/p, the container R/p/c.
+// Plain files keep what is written last, so each subtree_control shows the
+// one write made to it.
+class FakeTree {
+ public:
+  FakeTree() {
+    char dir[] = "/tmp/berth-controllers-XXXXXX";
+    REQUIRE(mkdtemp(dir) != nullptr);
+    root_ = dir;
+    REQUIRE(::mkdir((root_ + "/p").c_str(), 0755) == 0);
+    REQUIRE(::mkdir((root_ + "/p/c").c_str(), 0755) == 0);
+  }
+  ~FakeTree() { CHECK(system(("rm -rf " + root_).c_str()) == 0); }
+  void Put(const std::string& rel, const std::string& text) const {
+    std::ofstream(root_ + "/" + rel) << text;
+  }
+  std::string Read(const std::string& rel) const { return ReadFile(root_ + "/" + rel).value(); }
+  std::string path(const std::string& rel) const { return root_ + "/" + rel; }
+
+ private:
+  std::string root_;
+};
+
+TEST_CASE("cgroup2: the controllers of writes", "[cgroups][placement]") {
+  std::vector<FileWrite> writes = {
+      {"", {{"memory.max", "1"}}, "linux.resources.memory.limit"},
+      {"", {{"memory.low", "1"}}, "linux.resources.memory.reservation"},
+      {"", {{"io.bfq.weight", "1"}, {"io.weight", "1"}}, "w"},
+      {"", {{"cgroup.max.depth", "1"}}, "u"},
+      {"", {{"hugetlb.2MB.rsvd.max", "1"}}, "h", true}};
+  CHECK(
+      ControllersOfWrites(writes) ==
+      std::map<std::string, std::string>{{"io", "w"}, {"memory", "linux.resources.memory.limit"}});
+}
+
+TEST_CASE("cgroup2: missing controllers are enabled from the root down, with + only",
+          "[cgroups][placement]") {
+  FakeTree t;
+  t.Put("cgroup.controllers", "cpu io memory pids\n");
+  t.Put("cgroup.subtree_control", "cpu\n");
+  t.Put("p/cgroup.controllers", "cpu\n");  // memory: what this level lacks is not asked for
+  t.Put("p/cgroup.subtree_control", "");
+  t.Put("p/c/cgroup.controllers", "cpu\n");
+  t.Put("p/c/cgroup.subtree_control", "untouched");
+  EnableFailures failures = EnableControllersV2(t.path("p/c"), {"cpu", "memory", "hugetlb"});
+  CHECK(failures.empty());
+  CHECK(t.Read("cgroup.subtree_control") == "+memory");  // cpu was on; no hugetlb here
+  CHECK(t.Read("p/cgroup.subtree_control") == "+cpu");
+  CHECK(t.Read("p/c/cgroup.subtree_control") == "untouched");  // the container's own
+}
+
+TEST_CASE("cgroup2: the error says which level lacks the controller, and why",
+          "[cgroups][placement]") {
+  FakeTree t;
+  t.Put("cgroup.controllers", "cpu memory\n");
+  t.Put("cgroup.subtree_control", "cpu memory\n");
+  t.Put("p/cgroup.controllers", "cpu memory\n");
+  t.Put("p/cgroup.subtree_control", "\n");
+  t.Put("p/c/cgroup.controllers", "\n");
+  std::string c = t.path("p/c");
+  absl::Status st = CheckControllersV2(c, {{"memory", "linux.resources.memory.limit"}},
+                                       {{"memory", "enabling it failed: EBUSY"}});
+  CHECK(std::string(st.message()) ==
+        "linux.resources.memory.limit: the memory cgroup controller is not available in " + c +
+            ": enabling it failed: EBUSY");
+  st = CheckControllersV2(c, {{"hugetlb", "linux.resources.hugepageLimits[0]"}}, {});
+  CHECK(std::string(st.message()) ==
+        "linux.resources.hugepageLimits[0]: the hugetlb cgroup controller is not available in " +
+            c + ": not in " + t.path("cgroup.controllers") +
+            ": the kernel has no hugetlb controller for cgroup2 (not built in, or bound to a "
+            "cgroup v1 hierarchy)");
+  t.Put("p/c/cgroup.controllers", "memory\n");
+  CHECK(CheckControllersV2(c, {{"memory", "x"}}, {}).ok());
 }
 
 }  // namespace

@@ -47,6 +47,13 @@ std::vector<std::string> V2(const std::string& json) {
 
 using Strings = std::vector<std::string>;
 
+std::vector<std::string> V2Flat(const spec::Resources& r) {
+  auto w = RenderV2(r);
+  INFO(w.status().ToString());
+  REQUIRE(w.ok());
+  return Flatten(*w);
+}
+
 TEST_CASE("cgroup mode comes from the filesystem magics", "[cgroups][render]") {
   CHECK(ModeFromMagics(CGROUP2_SUPER_MAGIC, 0) == Mode::kV2);
   CHECK(ModeFromMagics(TMPFS_MAGIC, CGROUP2_SUPER_MAGIC) == Mode::kHybrid);
@@ -56,23 +63,21 @@ TEST_CASE("cgroup mode comes from the filesystem magics", "[cgroups][render]") {
   CHECK_FALSE(ParseModeName("v3").has_value());
 }
 
-// Reference values of runc's linear conversions (libcontainer/cgroups
-// ConvertCPUSharesToCgroupV2Value, ConvertBlkIOToIOWeightValue, also in
-// crun(1)): the v1 range's ends map to the v2 range's ends, the rest is
-// rounded down. Worked out once, written down: the test does not compute them.
+// Reference values of the conversion current runc (>= 1.3.2, its
+// ConvertCPUSharesToCgroupV2Value) and crun (>= 1.23) use: a quadratic in
+// log2(shares) through the ends of both ranges and the defaults (1024 →
+// 100). Worked out once with runc's formula, written down: the test does not
+// compute them. runc's issue 4896 shows --cpu-shares 2000 reading back 170.
 TEST_CASE("shares convert to cpu.weight as runc does", "[cgroups][render]") {
   const std::pair<uint64_t, uint64_t> shares_weight[] = {
-      {2, 1},           // v1 minimum -> v2 minimum
-      {3, 1},           // 1 + 9999/262142, rounded down
-      {100, 4},         // 1 + 979902/262142 = 4.74
-      {512, 20},        // 1 + 5099490/262142 = 20.45
-      {1024, 39},       // the v1 default: runc's documented 39 (not v2's default 100)
-      {2000, 77},       // what nerdctl's cgroup2 test reads back for --cpu-shares 2000
-      {2048, 79},       // 1 + 20457954/262142 = 79.04
-      {262143, 9999},   // 1 + 2621148858/262142 = 9999.96
-      {262144, 10000},  // v1 maximum -> v2 maximum
-      {0, 1},           // below the v1 range: clamped to 2
-      {1000000, 10000}  // above: clamped to 262144
+      {2, 1},                                         // v1 minimum -> v2 minimum
+      {3, 2},                                         // ceil(10^0.0635...)
+      {100, 17},       {512, 59},       {1024, 100},  // the v1 default -> the v2 default
+      {2000, 170},                       // runc 1.4's answer for --cpu-shares 2000 (issue 4896)
+      {2048, 174},     {262143, 10000},  // ceil(9999.97...)
+      {262144, 10000},                   // v1 maximum -> v2 maximum
+      {0, 1},                            // below the v1 range: the minimum
+      {1000000, 10000}                   // above: the maximum
   };
   for (const auto& [shares, weight] : shares_weight) {
     INFO("cpu.shares " << shares);
@@ -218,12 +223,12 @@ TEST_CASE("v2 renders to cgroup2 files", "[cgroups][render]") {
         Strings{":memory.max=max", ":memory.swap.max=max"});
   CHECK(V2(R"({"cpu":{"shares":1024,"quota":50000,"period":100000,"burst":5000,
                        "cpus":"1","mems":"0","idle":0}})") ==
-        Strings{":cpu.weight=39", ":cpu.max=50000 100000", ":cpu.max.burst=5000", ":cpu.idle=0",
+        Strings{":cpu.weight=100", ":cpu.max=50000 100000", ":cpu.max.burst=5000", ":cpu.idle=0",
                 ":cpuset.cpus=1", ":cpuset.mems=0"});
   CHECK(V2(R"({"cpu":{"quota":-1}})") == Strings{":cpu.max=max"});
   CHECK(V2(R"({"pids":{"limit":-1}})") == Strings{":pids.max=max"});
   CHECK(V2(R"({"hugepageLimits":[{"pageSize":"1GB","limit":0}]})") ==
-        Strings{":hugetlb.1GB.max=0"});
+        Strings{":hugetlb.1GB.max=0", ":hugetlb.1GB.rsvd.max=0"});
   CHECK(V2(R"({"rdma":{"mlx4_0":{"hcaObjects":10}}})") ==
         Strings{":rdma.max=mlx4_0 hca_object=10"});
 }
@@ -251,6 +256,75 @@ TEST_CASE("v2 unified keys come last, verbatim", "[cgroups][render]") {
   REQUIRE(w.ok());
   CHECK(Flatten(*w) == Strings{":memory.max=1000", ":memory.high=1500", ":memory.max=2000"});
   CHECK(w->back().field == "linux.resources.unified[\"memory.max\"]");
+}
+
+spec::Resources Completed(const std::string& json, const V2Current& now) {
+  auto r = CompleteUpdateV2(Parse(json), now);
+  INFO(r.status().ToString());
+  REQUIRE(r.ok());
+  return *r;
+}
+
+TEST_CASE("v2 update: the missing half of a pair comes from the cgroup", "[cgroups][render]") {
+  V2Current now{"30000 100000\n", "67108864\n", "67108864\n"};
+  // --cpu-period alone keeps the quota; --cpu-quota alone needs nothing
+  // (the kernel keeps the period).
+  CHECK(V2Flat(Completed(R"({"cpu":{"period":200000}})", now)) == Strings{":cpu.max=30000 200000"});
+  CHECK(V2Flat(Completed(R"({"cpu":{"period":200000}})", {"max 100000", "", ""})) ==
+        Strings{":cpu.max=max 200000"});
+  CHECK(V2Flat(Completed(R"({"cpu":{"quota":40000}})", now)) == Strings{":cpu.max=40000"});
+  // --memory-swap alone: memory+swap over the current memory.max.
+  CHECK(V2Flat(Completed(R"({"memory":{"swap":100663296}})", now)) ==
+        Strings{":memory.max=67108864", ":memory.swap.max=33554432"});
+  // --memory alone keeps memory+swap (here 128 MiB) where swap is limited.
+  CHECK(V2Flat(Completed(R"({"memory":{"limit":33554432}})", now)) ==
+        Strings{":memory.max=33554432", ":memory.swap.max=100663296"});
+  CHECK(V2Flat(Completed(R"({"memory":{"limit":33554432}})", {"", "67108864", "max"})) ==
+        Strings{":memory.max=33554432"});
+  CHECK(V2Flat(Completed(R"({"memory":{"limit":-1}})", now)) ==
+        Strings{":memory.max=max", ":memory.swap.max=max"});
+}
+
+TEST_CASE("v2 update: pairs that cannot be completed are errors naming the field",
+          "[cgroups][render]") {
+  auto swap = CompleteUpdateV2(Parse(R"({"memory":{"swap":1000}})"), {"", "max", "max"});
+  REQUIRE_FALSE(swap.ok());
+  CHECK_THAT(std::string(swap.status().message()),
+             Catch::StartsWith("linux.resources.memory.swap: "));
+  auto limit = CompleteUpdateV2(Parse(R"({"memory":{"limit":300}})"), {"", "100", "100"});
+  REQUIRE_FALSE(limit.ok());
+  CHECK(std::string(limit.status().message()) ==
+        "linux.resources.memory.limit: 300 is above the memory+swap limit 200 now in force "
+        "(memory.max + memory.swap.max); give memory.swap (--memory-swap) too");
+}
+
+TEST_CASE("v2 hugetlb: the reservation limit too, where the kernel has it", "[cgroups][render]") {
+  auto w = RenderV2(Parse(R"({"hugepageLimits":[{"pageSize":"2MB","limit":4194304}]})"));
+  REQUIRE(w.ok());
+  REQUIRE(w->size() == 2);
+  CHECK(Flatten(*w) == Strings{":hugetlb.2MB.max=4194304", ":hugetlb.2MB.rsvd.max=4194304"});
+  CHECK_FALSE((*w)[0].optional);
+  CHECK((*w)[1].optional);
+  CHECK((*w)[1].field == "linux.resources.hugepageLimits[0]");
+}
+
+TEST_CASE("v2 cpu.max names the field that was given", "[cgroups][render]") {
+  auto w = RenderV2(Parse(R"({"cpu":{"period":100000}})"));
+  REQUIRE(w.ok());
+  CHECK((*w)[0].field == "linux.resources.cpu.period");
+  w = RenderV2(Parse(R"({"cpu":{"quota":1000,"period":100000}})"));
+  REQUIRE(w.ok());
+  CHECK((*w)[0].field == "linux.resources.cpu.quota");
+}
+
+TEST_CASE("v1 useHierarchy false is not written where the kernel refuses it", "[cgroups][render]") {
+  V1Context old_kernel, new_kernel;
+  new_kernel.hierarchy_always_on = true;
+  CHECK(V1(R"({"memory":{"useHierarchy":false}})", old_kernel) ==
+        Strings{"memory:memory.use_hierarchy=0"});
+  CHECK(V1(R"({"memory":{"useHierarchy":false}})", new_kernel).empty());
+  CHECK(V1(R"({"memory":{"useHierarchy":true}})", new_kernel) ==
+        Strings{"memory:memory.use_hierarchy=1"});
 }
 
 TEST_CASE("v2 refuses what cgroup2 cannot do", "[cgroups][render]") {

@@ -244,6 +244,54 @@ TEST_CASE("writes: the next write's failure ends the retry", "[cgroups][write]")
   CHECK(kernel.calls == Strings{"cpu.cfs_period_us=10000", "cpu.no_such_file=1"});
 }
 
+// A cgroup file keeps just the value written (plain files keep the old
+// tail when the new value is shorter).
+absl::Status Replace(const std::string& path, absl::string_view value) {
+  std::ofstream(path) << value;
+  return absl::OkStatus();
+}
+
+// The kernel refusing one file (EINVAL), writing the others.
+struct KernelRefuses {
+  const FakeCgroup& cg;
+  std::string refused;
+  absl::Status operator()(const std::string& path, absl::string_view value) {
+    if (path == cg.path(refused)) {
+      return absl::InvalidArgumentError(absl::StrCat("write \"", value, "\" to ", path));
+    }
+    return Replace(path, value);
+  }
+};
+
+TEST_CASE("update: a refused write puts back what the files held", "[cgroups][write]") {
+  FakeCgroup cg({{"memory.max", "1000\n"},
+                 {"pids.max", "20\n"},
+                 {"io.max", "8:0 rbps=1 wbps=max\n8:16 rbps=2 wbps=max\n"},
+                 {"cpu.max", "30000 100000\n"}});
+  KernelRefuses kernel{cg, "cpu.max"};
+  absl::Status st = ExecuteWritesOrRestore(
+      {Write("", "memory.max", "2000", "m"), Write("", "pids.max", "40", "p"),
+       Write("", "io.max", "8:0 rbps=5", "i"), Write("", "cpu.max", "500 100000", "c")},
+      OneDir(cg), std::ref(kernel), ReadFile);
+  REQUIRE(absl::IsInvalidArgument(st));
+  CHECK_THAT(std::string(st.message()), Catch::StartsWith("c: write \"500 100000\""));
+  CHECK(cg.Read("memory.max") == "1000");
+  CHECK(cg.Read("pids.max") == "20");
+  // Keyed files get their lines back one by one (the fake keeps the last).
+  CHECK(cg.Read("io.max") == "8:16 rbps=2 wbps=max");
+  CHECK(cg.Read("cpu.max") == "30000 100000\n");  // never written
+}
+
+TEST_CASE("update: a successful update is left as written", "[cgroups][write]") {
+  FakeCgroup cg({{"memory.max", "1000\n"}, {"pids.max", "20\n"}});
+  REQUIRE(ExecuteWritesOrRestore(
+              {Write("", "memory.max", "2000", "m"), Write("", "pids.max", "40", "p")}, OneDir(cg),
+              Replace, ReadFile)
+              .ok());
+  CHECK(cg.Read("memory.max") == "2000");
+  CHECK(cg.Read("pids.max") == "40");
+}
+
 spec::Resources MemoryLimit(int64_t limit, std::optional<bool> check) {
   spec::Resources r;
   r.memory.emplace();

@@ -94,6 +94,11 @@ TEST_CASE("docker's unset swappiness (-1 as uint64) is unset", "[resources]") {
 TEST_CASE("linux.resources errors name the field", "[resources]") {
   CHECK(ErrorOf(R"({"memory":{"limit":"1G"}})") ==
         "linux.resources.memory.limit: must be an integer");
+  // -1 is "unlimited"; below it is a mistake, not another spelling of it.
+  CHECK(ErrorOf(R"({"memory":{"limit":-2}})") ==
+        "linux.resources.memory.limit: must be a number of bytes, or -1 for unlimited");
+  CHECK(ErrorOf(R"({"memory":{"swap":-5}})") ==
+        "linux.resources.memory.swap: must be a number of bytes, or -1 for unlimited");
   CHECK(ErrorOf(R"({"memory":{"swappiness":101}})") ==
         "linux.resources.memory.swappiness: must be between 0 and 100");
   CHECK(ErrorOf(R"({"cpu":{"idle":2}})") == "linux.resources.cpu.idle: must be 0 or 1");
