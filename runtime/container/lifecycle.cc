@@ -50,14 +50,12 @@ void KillEverything(const state::ContainerState& s) {
 }
 
 // Frozen tasks act on SIGKILL only once thawed: queue the signal to every
-// process first, so none runs the container's code again, then thaw.
+// process first, so none runs the container's code again, then thaw the
+// container's cgroup and any cgroup inside it, frozen by `berth pause` or by
+// anyone else (a paused state alone does not tell).
 void KillFrozen(const state::ContainerState& s) {
   std::unique_ptr<cgroups::Manager> cgroup = state::LoadCgroup(s);
-  if (cgroup == nullptr) return;
-  if (auto pids = cgroup->Pids(); pids.ok()) {
-    for (pid_t p : *pids) ::kill(p, SIGKILL);
-  }
-  if (absl::Status st = cgroup->Thaw(); !st.ok()) log::Warn(st.message());
+  if (cgroup != nullptr) cgroup->KillAndThawAll();
 }
 
 }  // namespace
@@ -162,7 +160,7 @@ absl::Status Delete(state::StateDir& dir, bool force) {
     }
   }
   std::optional<spec::Spec> spec = SavedSpec(dir);
-  if (st == Status::kPaused) KillFrozen(*s);
+  KillFrozen(*s);
   KillEverything(*s);
   std::unique_ptr<cgroups::Manager> cgroup = state::LoadCgroup(*s);
   absl::Status result = cgroup ? cgroup->Destroy() : absl::OkStatus();
