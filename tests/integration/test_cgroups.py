@@ -256,6 +256,32 @@ def test_devices_rules_apply_in_order(berth):
     berth.run("delete", "--force", cid, check=True)
 
 
+def test_v1_devices_last_match_wins(berth):
+    # A wider deny after a narrow allow: the v1 kernel only removes an
+    # exception of exactly the same pattern, so written rule by rule the
+    # allow for 10:229 would stay; the eBPF program (v2) denies it.
+    rules = [{"allow": False, "access": "rwm"},
+             {"allow": True, "type": "c", "major": 10, "minor": 229, "access": "rwm"},
+             {"allow": False, "type": "c", "access": "rw"}]
+    out = run_ok(berth, DEVICE_SCRIPT, {"devices": rules}, caps=["CAP_MKNOD"])
+    assert "read-ok" not in out and "write-ok" not in out, out
+    assert "3\nnull-ok" in out  # the defaults come after the config's rules
+    cid = create(berth, ["sleep", "1000"], {"devices": rules})
+    listed = read(f"{CG}/devices/{cid}/devices.list").split("\n")
+    assert "c 10:229 m" in listed and "c 10:229 rwm" not in listed, listed
+    berth.run("delete", "--force", cid, check=True)
+
+
+def test_v1_devices_inexpressible_rule_is_refused(berth):
+    set_config(berth, ["true"], {"devices": [
+        {"allow": False, "access": "rwm"},
+        {"allow": True, "type": "b", "major": 8, "access": "rw"},
+        {"allow": False, "type": "b", "major": 8, "minor": 16, "access": "w"}]})
+    p = berth.run("run", "--bundle", berth.bundle, berth.new_id())
+    assert p.returncode != 0
+    assert "linux.resources.devices[2]" in p.stderr and "cannot express" in p.stderr, p.stderr
+
+
 def test_devices_spec_deny_of_default_device_does_not_stick(berth):
     # As runc and crun: the default devices are allowed after the config's
     # rules, so docker's and podman's leading "deny all" keeps /dev/null.
@@ -390,6 +416,72 @@ def test_delete_force_paused_container(berth):
     assert time.time() - started < 5
     assert not os.path.exists(f"/proc/{pid}") or read(f"/proc/{pid}/stat").split()[2] == "Z"
     assert not os.path.exists(f"{CG}/freezer/{cid}")
+
+
+def test_delete_force_frozen_by_someone_else_in_a_subcgroup(berth):
+    # A freezer cgroup inside the container's, frozen by another tool: the
+    # frozen process holds the pid namespace (and the cgroup) until thawed.
+    cid = create(berth, ["sleep", "1000"], start=True)
+    pid = berth.state(cid)["pid"]
+    pid_file = os.path.join(berth.bundle, "frozen.pid")
+    berth.run("exec", "-d", "--pid-file", pid_file, cid, "sleep", "1000", check=True)
+    frozen = int(read(pid_file))
+    inner = f"{CG}/freezer/{cid}/inner"
+    os.mkdir(inner)
+    with open(f"{inner}/cgroup.procs", "w") as f:
+        f.write(str(frozen))
+    with open(f"{inner}/freezer.state", "w") as f:
+        f.write("FROZEN")
+    assert wait_for(lambda: read(f"{inner}/freezer.state") == "FROZEN")
+    try:
+        started = time.time()
+        p = berth.run("delete", "--force", cid)
+        assert p.returncode == 0, p.stderr
+        assert time.time() - started < 5
+        for q in (pid, frozen):
+            assert wait_for(lambda: not os.path.exists(f"/proc/{q}") or
+                            read(f"/proc/{q}/stat").split(")")[1].split()[0] == "Z"), q
+        assert not os.path.exists(f"{CG}/freezer/{cid}")
+        assert not os.path.exists(f"{CG}/pids/{cid}")
+        assert not os.path.exists(os.path.join(berth.root, cid))
+    finally:  # what a berth without the fix leaves: thaw it for the cleanup
+        if os.path.exists(inner):
+            with open(f"{inner}/freezer.state", "w") as f:
+                f.write("THAWED")
+            os.kill(frozen, 9)
+            wait_for(lambda: not read(f"{inner}/cgroup.procs"))
+            os.rmdir(inner)
+            berth.run("delete", "--force", cid)
+
+
+def test_delete_force_container_frozen_by_someone_else(berth):
+    # Its own freezer cgroup frozen directly, not through berth pause.
+    cid = create(berth, ["sh", "-c", "sleep 1000 & sleep 1000"], start=True)
+    pid = berth.state(cid)["pid"]
+    with open(f"{CG}/freezer/{cid}/freezer.state", "w") as f:
+        f.write("FROZEN")
+    assert wait_for(lambda: read(f"{CG}/freezer/{cid}/freezer.state") == "FROZEN")
+    p = berth.run("delete", "--force", cid)
+    assert p.returncode == 0, p.stderr
+    assert wait_for(lambda: not os.path.exists(f"/proc/{pid}") or
+                    read(f"/proc/{pid}/stat").split(")")[1].split()[0] == "Z")
+    assert not os.path.exists(f"{CG}/freezer/{cid}")
+    assert not os.path.exists(os.path.join(berth.root, cid))
+
+
+def test_use_hierarchy_false_is_not_written_where_the_kernel_refuses_it(berth):
+    # Since Linux 5.11 memory cgroups are always hierarchical and writing 0
+    # to memory.use_hierarchy fails with EINVAL.
+    cid = create(berth, ["sleep", "1000"], {"memory": {"limit": 64 << 20, "useHierarchy": False}})
+    assert read(f"{CG}/memory/{cid}/memory.use_hierarchy") == "1"
+    berth.run("delete", "--force", cid, check=True)
+
+
+def test_memory_limit_below_minus_one_is_refused(berth):
+    set_config(berth, ["true"], {"memory": {"limit": -2}})
+    p = berth.run("run", "--bundle", berth.bundle, berth.new_id())
+    assert p.returncode != 0
+    assert "linux.resources.memory.limit: must be a number of bytes, or -1" in p.stderr, p.stderr
 
 
 def test_delete_without_force_refuses_paused(berth):
@@ -638,7 +730,8 @@ def test_v2_absent_controller_files_are_errors(berth):
     set_config(berth, ["true"], {"memory": {"limit": 64 << 20}})
     p = v2(berth, "run", "--bundle", berth.bundle, cid)
     assert p.returncode != 0
-    assert f"linux.resources.memory.limit: {CG}/{cid}/memory.max does not exist" in p.stderr
+    assert (f"linux.resources.memory.limit: the memory cgroup controller is not available in "
+            f"{CG}/{cid}: not in {CG}/cgroup.controllers") in p.stderr, p.stderr
     assert not os.path.exists(f"{CG}/unified/{cid}")
     set_config(berth, ["true"], {"memory": {"limit": 64 << 20, "swap": 32 << 20}})
     p = v2(berth, "run", "--bundle", berth.bundle, berth.new_id())
