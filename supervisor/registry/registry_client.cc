@@ -132,9 +132,9 @@ absl::Duration RetryAfter(const HttpResponse& r) {
 }
 
 std::string MediaTypeOf(const HttpResponse& r) {
-  std::string type = std::string(
-      absl::StripAsciiWhitespace(absl::string_view(r.Header("content-type").value_or(""))
-                                     .substr(0, r.Header("content-type").value_or("").find(';'))));
+  std::string header = r.Header("content-type").value_or("");
+  absl::string_view value = header;
+  std::string type(absl::StripAsciiWhitespace(value.substr(0, value.find(';'))));
   if (!type.empty() && type != "application/json" && type != "text/plain") return type;
   // Some registries send application/json: the document says what it is.
   if (auto doc = json::Document::Parse(r.body, "manifest"); doc.ok()) {

@@ -836,3 +836,17 @@ def test_manifest_not_matching_its_digest(fake):
     assert "DATA_LOSS" in p.stderr and "does not match its digest" in p.stderr
     # The same bytes by tag are fine: nothing to check them against.
     assert manifest(f"{fake.host}/x/liar:1")["digest"] != fake.manifest_digest
+
+
+def test_parallel_fetches_share_one_client(fake, tmp_path):
+    """Eight threads of one client fetch through Bearer auth at once: every
+    blob lands verified, and the token cache keeps the tokens to a few."""
+    before = fake.tokens_issued
+    store = tmp_path / "store"
+    pairs = [fake.blob_digest, str(len(fake.blob))] * 8
+    p = fetch("blob", f"{fake.host}/auth/parallel:1", "--store", str(store), *pairs)
+    assert len(p.stdout.splitlines()) == 8
+    assert_blob_in_store(fake, store)
+    assert 1 <= fake.tokens_issued - before <= 8
+    token_scopes = [path for path, _ in fake.seen("/token") if "auth%2Fparallel" in path]
+    assert len(token_scopes) == fake.tokens_issued - before
