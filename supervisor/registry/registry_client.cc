@@ -478,10 +478,9 @@ absl::Status RegistryClient::FetchBlob(const Reference& ref, const std::string& 
     BERTH_ASSIGN_OR_RETURN(HttpResponse r, Send(call));
     bool transient = false;
     if (r.transport == Transport::kOk && (r.status == 200 || r.status == 206)) {
-      if (written >= size) return absl::OkStatus();  // Commit() checks size and digest
-      last = absl::UnavailableError(absl::StrCat("transfer of blob ", digest, " from ", host,
-                                                 " ended after ", written, " of ", size, " bytes"));
-      transient = true;
+      // The server says that was all: a blob shorter than its descriptor is
+      // Commit()'s error to report (size), not worth another try.
+      return absl::OkStatus();
     } else if (r.transport == Transport::kBroken) {
       if (written >= size && size > 0) return absl::OkStatus();
       last = TransportError(r, host);

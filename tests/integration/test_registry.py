@@ -546,7 +546,7 @@ def test_bad_credentials_file_is_an_error_naming_it(tmp_path):
 class FakeRegistry:
     TOKEN_USER, TOKEN_PASSWORD = "tok-user", "tok-pass"
 
-    def __init__(self):
+    def __init__(self, ipv6=False):
         import http.server
         import threading
         self.lock = threading.Lock()
@@ -573,10 +573,12 @@ class FakeRegistry:
             def handle_error(self, request, client_address):
                 pass  # the client hanging up on a stalled or broken transfer
 
-        self.server = Server(("127.0.0.1", 0), Handler)
+        if ipv6:
+            Server.address_family = socket.AF_INET6
+        self.server = Server(("::1" if ipv6 else "127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
-        self.host = f"127.0.0.1:{self.port}"
+        self.host = f"[::1]:{self.port}" if ipv6 else f"127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -652,7 +654,7 @@ class FakeRegistry:
     def authorized(self, h, repo):
         if h.headers.get("Authorization", "").startswith("Bearer tok-"):
             return True
-        realm = f"http://127.0.0.1:{self.port}/token"
+        realm = f"http://{self.host}/token"
         self.reply(h, 401, self.errors("UNAUTHORIZED", "authentication required"),
                    [("WWW-Authenticate",
                      f'Bearer realm="{realm}",service="fake",scope="repository:{repo}:pull"')])
@@ -850,3 +852,46 @@ def test_parallel_fetches_share_one_client(fake, tmp_path):
     assert 1 <= fake.tokens_issued - before <= 8
     token_scopes = [path for path, _ in fake.seen("/token") if "auth%2Fparallel" in path]
     assert len(token_scopes) == fake.tokens_issued - before
+
+
+def test_blob_larger_than_its_descriptor_is_stopped(fake, tmp_path):
+    store = tmp_path / "store"
+    size = len(fake.blob) - 1
+    p = fetch("blob", f"{fake.host}/x/plain:1", "--store", str(store), fake.blob_digest, str(size),
+              check=False)
+    assert p.returncode == 1
+    assert "DATA_LOSS" in p.stderr and f"larger than its descriptor's size {size}" in p.stderr
+    assert store_files(store) == []
+
+
+def test_blob_shorter_than_its_descriptor_fails_commit(fake, tmp_path):
+    store = tmp_path / "store"
+    size = len(fake.blob) + 1
+    p = fetch("blob", f"{fake.host}/x/plain:1", "--store", str(store), fake.blob_digest, str(size),
+              check=False)
+    assert p.returncode == 1
+    assert "DATA_LOSS" in p.stderr and f"where its descriptor says {size}" in p.stderr
+    assert "retrying" not in p.stderr
+    assert store_files(store) == []
+
+
+def has_ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not has_ipv6_loopback(), reason="no IPv6 loopback")
+def test_ipv6_loopback_over_plain_http_with_bearer(tmp_path):
+    reg = FakeRegistry(ipv6=True)
+    try:
+        assert reg.host.startswith("[::1]:")
+        m = manifest(f"{reg.host}/auth/v6:1")
+        assert m["digest"] == reg.manifest_digest
+        p, store = fetch_fake_blob(reg, "auth/v6", tmp_path)
+        assert_blob_in_store(reg, store)
+    finally:
+        reg.stop()
