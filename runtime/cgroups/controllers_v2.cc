@@ -64,6 +64,11 @@ std::map<std::string, std::string> ControllersOfWrites(const std::vector<FileWri
 }
 
 EnableFailures EnableControllersV2(const std::string& dir, const std::set<std::string>& wanted) {
+  return EnableControllersV2(dir, wanted, WriteExisting);
+}
+
+EnableFailures EnableControllersV2(const std::string& dir, const std::set<std::string>& wanted,
+                                   const FileWriter& write) {
   EnableFailures failures;
   for (const std::string& a : Ancestors(dir)) {
     std::set<std::string> available = ReadList(absl::StrCat(a, "/cgroup.controllers"));
@@ -75,9 +80,9 @@ EnableFailures EnableControllersV2(const std::string& dir, const std::set<std::s
     }
     if (missing.empty()) continue;
     std::string file = absl::StrCat(a, "/cgroup.subtree_control");
-    if (WriteExisting(file, Plus(missing)).ok()) continue;
+    if (write(file, Plus(missing)).ok()) continue;
     for (const std::string& c : missing) {
-      absl::Status st = WriteExisting(file, absl::StrCat("+", c));
+      absl::Status st = write(file, absl::StrCat("+", c));
       if (!st.ok()) failures.emplace(c, absl::StrCat("enabling it failed: ", st.message()));
     }
   }

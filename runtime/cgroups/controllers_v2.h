@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "runtime/cgroups/render.h"
+#include "runtime/cgroups/write_files.h"
 
 namespace berth::cgroups {
 
@@ -28,6 +29,10 @@ using EnableFailures = std::map<std::string, std::string>;
 // when the kernel refuses that (one unavailable controller must not keep
 // the others off). Returns what failed, for CheckControllersV2.
 EnableFailures EnableControllersV2(const std::string& dir, const std::set<std::string>& wanted);
+// The same, each write made by `write` (unit tests refuse some, as a kernel
+// does for a controller that cannot be enabled there).
+EnableFailures EnableControllersV2(const std::string& dir, const std::set<std::string>& wanted,
+                                   const FileWriter& write);
 
 // OK when `dir`/cgroup.controllers lists every controller of `needed`
 // (controller → config field); else an error naming the field, the

@@ -57,9 +57,10 @@ absl::Status RenderMemory(const spec::MemoryResources& m, V2Writes* w) {
 }
 
 absl::Status RenderCpu(const spec::CpuResources& c, V2Writes* w) {
-  if ((c.realtime_runtime && *c.realtime_runtime != 0) ||
-      (c.realtime_period && *c.realtime_period != 0)) {
-    return Unsupported("cpu.realtimeRuntime", "no realtime group scheduling in cgroup2");
+  bool runtime = c.realtime_runtime && *c.realtime_runtime != 0;
+  if (runtime || (c.realtime_period && *c.realtime_period != 0)) {
+    return Unsupported(runtime ? "cpu.realtimeRuntime" : "cpu.realtimePeriod",
+                       "no realtime group scheduling in cgroup2");
   }
   if (c.shares && *c.shares != 0) {
     w->Add("cpu.weight", absl::StrCat(SharesToWeight(*c.shares)), "cpu.shares");

@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "lib/file_util.h"
 #include "runtime/cgroups/controllers_v2.h"
 #include "runtime/cgroups/manager.h"
@@ -143,6 +144,26 @@ TEST_CASE("cgroup2: missing controllers are enabled from the root down, with + o
   CHECK(t.Read("cgroup.subtree_control") == "+memory");  // cpu was on; no hugetlb here
   CHECK(t.Read("p/cgroup.subtree_control") == "+cpu");
   CHECK(t.Read("p/c/cgroup.subtree_control") == "untouched");  // the container's own
+}
+
+TEST_CASE("cgroup2: when enabling all at once fails, one by one", "[cgroups][placement]") {
+  FakeTree t;
+  t.Put("cgroup.controllers", "cpu hugetlb memory\n");
+  t.Put("cgroup.subtree_control", "");
+  t.Put("p/cgroup.controllers", "");
+  t.Put("p/cgroup.subtree_control", "");
+  // The kernel refuses hugetlb here, and so any write that names it.
+  std::vector<std::string> calls;
+  auto kernel = [&](const std::string& path, absl::string_view value) -> absl::Status {
+    calls.push_back(std::string(value));
+    if (absl::StrContains(value, "hugetlb")) return absl::PermissionDeniedError("EPERM");
+    return WriteExisting(path, value);
+  };
+  EnableFailures failures =
+      EnableControllersV2(t.path("p/c"), {"cpu", "hugetlb", "memory"}, kernel);
+  CHECK(calls == std::vector<std::string>{"+cpu +hugetlb +memory", "+cpu", "+hugetlb", "+memory"});
+  REQUIRE(failures.size() == 1);
+  CHECK(failures["hugetlb"] == "enabling it failed: EPERM");
 }
 
 TEST_CASE("cgroup2: the error says which level lacks the controller, and why",

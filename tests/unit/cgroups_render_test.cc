@@ -308,6 +308,13 @@ TEST_CASE("v2 hugetlb: the reservation limit too, where the kernel has it", "[cg
   CHECK((*w)[1].field == "linux.resources.hugepageLimits[0]");
 }
 
+TEST_CASE("v2 refusals name the field that was given", "[cgroups][render]") {
+  auto w = RenderV2(Parse(R"({"cpu":{"realtimePeriod":1000}})"));
+  REQUIRE_FALSE(w.ok());
+  CHECK_THAT(std::string(w.status().message()),
+             Catch::StartsWith("linux.resources.cpu.realtimePeriod: not supported on cgroup v2"));
+}
+
 TEST_CASE("v2 cpu.max names the field that was given", "[cgroups][render]") {
   auto w = RenderV2(Parse(R"({"cpu":{"period":100000}})"));
   REQUIRE(w.ok());

@@ -209,17 +209,20 @@ t_resources_io() {
   [ -b /dev/vda ] || fail "no /dev/vda (virtio_blk not loaded)"
   maj=$(vda | cut -d: -f1)
   min=$(vda | cut -d: -f2)
+  # Per-device weights need the iocost controller on for the disk.
+  echo "$maj:$min enable=1" >$CG/io.cost.qos || fail "cannot enable iocost on $maj:$min"
   create r7 "$SLEEP" "\"resources\": {\"blockIO\": {\"weight\": 500,
       \"throttleReadBpsDevice\": [{\"major\": $maj, \"minor\": $min, \"rate\": 1048576}],
       \"throttleWriteBpsDevice\": [{\"major\": $maj, \"minor\": $min, \"rate\": 2097152}],
       \"throttleReadIOPSDevice\": [{\"major\": $maj, \"minor\": $min, \"rate\": 100}],
-      \"throttleWriteIOPSDevice\": [{\"major\": $maj, \"minor\": $min, \"rate\": 200}]}}"
+      \"throttleWriteIOPSDevice\": [{\"major\": $maj, \"minor\": $min, \"rate\": 200}],
+      \"weightDevice\": [{\"major\": $maj, \"minor\": $min, \"weight\": 100}]}}"
   eq io.max "$(rd $CG/r7/io.max)" "$maj:$min rbps=1048576 wbps=2097152 riops=100 wiops=200"
   if [ -f $CG/r7/io.bfq.weight ]; then
     has io.bfq.weight "$(rd $CG/r7/io.bfq.weight)" "500"
   else
-    # 1 + (500 - 10) * 9999 / 990
-    eq io.weight "$(rd $CG/r7/io.weight)" "default 4950"
+    # 1 + (500 - 10) * 9999 / 990, and 1 + (100 - 10) * 9999 / 990 for the disk
+    eq io.weight "$(rd $CG/r7/io.weight | tr '\n' ' ')" "default 4950 $maj:$min 910 "
   fi
 }
 
@@ -246,6 +249,17 @@ t_resources_kernel_refusal_names_field() {
   has message "$out" "linux.resources.cpu.quota"
   has message "$out" "cpu.max"
   gone r10
+}
+
+# What cgroup2 cannot do is refused, naming the field.
+t_resources_v2_refusals() {
+  for r in '"cpu": {"realtimePeriod": 1000000}|cpu.realtimePeriod' \
+    '"network": {"classID": 1}|network' '"memory": {"swap": 1000}|memory.swap'; do
+    bundle r12 "$SLEEP" "\"resources\": {${r%%|*}}"
+    berth create --bundle /b/r12 r12 >/tmp/r12.out 2>&1 && fail "create with ${r%%|*} succeeded"
+    has message "$(cat /tmp/r12.out)" "linux.resources.${r##*|}"
+    gone r12
+  done
 }
 
 t_resources_memory_limit_below_minus_one_refused() {
@@ -469,7 +483,8 @@ for t in placement_fresh_root placement_existing_parent placement_nested \
   placement_missing_controller_message \
   resources_memory resources_memory_unlimited resources_cpu resources_cpu_shares_mapping \
   resources_cpuset resources_pids_enforced resources_io resources_hugetlb resources_unified \
-  resources_kernel_refusal_names_field resources_memory_limit_below_minus_one_refused \
+  resources_kernel_refusal_names_field resources_v2_refusals \
+  resources_memory_limit_below_minus_one_refused \
   update_memory_and_pids update_cpu_period_alone_keeps_quota update_memory_swap_alone \
   update_memory_alone_keeps_swap_total update_failure_restores_old_values \
   update_enables_new_controller \
