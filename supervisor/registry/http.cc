@@ -15,6 +15,8 @@ namespace berth::supervisor::registry {
 namespace {
 
 constexpr size_t kMaxErrorBody = 64 << 10;
+// Idle handles kept (about the blobs fetched at once).
+constexpr size_t kMaxIdleHandles = 8;
 
 void GlobalInit() {
   static std::once_flag once;
@@ -124,10 +126,36 @@ std::vector<std::string> HttpResponse::AllHeaders(absl::string_view name) const 
   return out;
 }
 
-HttpResponse HttpGet(const HttpRequest& request) {
+HttpClient::~HttpClient() {
+  for (void* h : idle_) curl_easy_cleanup(static_cast<CURL*>(h));
+}
+
+void* HttpClient::Acquire() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!idle_.empty()) {
+      void* h = idle_.back();
+      idle_.pop_back();
+      curl_easy_reset(static_cast<CURL*>(h));  // keeps its connections and TLS sessions
+      return h;
+    }
+  }
   GlobalInit();
+  return curl_easy_init();
+}
+
+void HttpClient::Release(void* handle) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (idle_.size() < kMaxIdleHandles) {
+    idle_.push_back(handle);
+  } else {
+    curl_easy_cleanup(static_cast<CURL*>(handle));
+  }
+}
+
+HttpResponse HttpClient::Get(const HttpRequest& request) {
   HttpResponse response;
-  std::unique_ptr<CURL, EasyDeleter> h(curl_easy_init());
+  std::unique_ptr<CURL, EasyDeleter> h(static_cast<CURL*>(Acquire()));
   if (!h) {
     response.transport = Transport::kOther;
     response.error = "curl_easy_init failed";
@@ -175,6 +203,7 @@ HttpResponse HttpGet(const HttpRequest& request) {
       response.transport = Transport::kOther;
     }
   }
+  Release(h.release());
   return response;
 }
 

@@ -1,5 +1,7 @@
-// A GET over libcurl for the registry client: one easy handle per request
-// (safe to call from several threads at once), redirects NOT followed (the
+// GETs over libcurl for the registry client: a pool of easy handles, each
+// used by one request at a time and kept afterwards with its connections
+// (keep-alive, TLS sessions), so that several threads can call at once and
+// consecutive requests to a registry reuse a connection; redirects NOT followed (the
 // caller decides where its Authorization header may go), the body of a 2xx
 // response streamed into a sink, errors classified so that the caller can
 // tell a TLS failure from a broken transfer worth resuming.
@@ -7,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -62,7 +65,23 @@ struct HttpResponse {
   std::vector<std::string> AllHeaders(absl::string_view name) const;
 };
 
-HttpResponse HttpGet(const HttpRequest& request);
+class HttpClient {
+ public:
+  HttpClient() = default;
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  // Thread-safe.
+  HttpResponse Get(const HttpRequest& request);
+
+ private:
+  void* Acquire();  // a CURL*
+  void Release(void* handle);
+
+  std::mutex mu_;
+  std::vector<void*> idle_;
+};
 
 // `location` (absolute or relative, as in a Location header) resolved
 // against `base`.

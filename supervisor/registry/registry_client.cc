@@ -227,7 +227,7 @@ HttpResponse RegistryClient::GetFollowing(HttpRequest request, const std::string
     request.headers = base_headers;
     auto origin = UrlOrigin(request.url);
     if (!auth.empty() && origin.ok() && *origin == auth_origin) request.headers.push_back(auth);
-    r = HttpGet(request);
+    r = http_.Get(request);
     if (r.transport != Transport::kOk || !IsRedirect(r.status)) return r;
     auto location = r.Header("location");
     if (!location) return r;

@@ -1,8 +1,9 @@
 // A client of the OCI distribution spec (and Docker's registry API v2) for
 // pulling: manifests by tag or digest, blobs streamed into the content
 // store. Thread-safe: one client serves every pull of berthd, several
-// threads fetching blobs at once (one curl handle per request; the token
-// cache and the per-host scheme under a mutex).
+// threads fetching blobs at once (each request on its own curl handle, from
+// a pool that keeps connections alive; the token cache and the per-host
+// scheme under a mutex).
 //
 // Transport: HTTPS, verified against the system's CAs or the given CA
 // file/directory. For localhost, 127.0.0.0/8, [::1] and the hosts listed as
@@ -120,6 +121,7 @@ class RegistryClient {
 
   const RegistryOptions options_;
   const CredentialStore credentials_;
+  HttpClient http_;
   std::mutex mu_;
   std::map<std::pair<std::string, std::string>, CachedToken> tokens_;  // (host, scope)
   std::set<std::string> basic_hosts_;                                  // asked for Basic

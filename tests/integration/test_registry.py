@@ -612,7 +612,9 @@ class FakeRegistry:
     def handle(self, h):
         path = h.path
         with self.lock:
-            self.requests.append((path, {k.lower(): v for k, v in h.headers.items()}))
+            headers = {k.lower(): v for k, v in h.headers.items()}
+            headers[":client-port"] = h.client_address[1]
+            self.requests.append((path, headers))
         if path.startswith("/token"):
             return self.token(h)
         if path.startswith("/storage/"):
@@ -895,3 +897,11 @@ def test_ipv6_loopback_over_plain_http_with_bearer(tmp_path):
         assert_blob_in_store(reg, store)
     finally:
         reg.stop()
+
+
+def test_requests_reuse_a_connection(fake):
+    """The 401, the token and the manifest go over one kept-alive connection."""
+    manifest(f"{fake.host}/auth/reuse:1")
+    ports = {h[":client-port"] for path, h in fake.requests if "reuse" in path}
+    assert len([1 for path, _ in fake.requests if "reuse" in path]) == 3
+    assert len(ports) == 1
