@@ -78,6 +78,11 @@ size_t OnBody(char* data, size_t size, size_t n, void* user) {
   return size * n;
 }
 
+int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* cancel = static_cast<const std::atomic<bool>*>(user);
+  return cancel->load() ? 1 : 0;  // non-zero aborts with CURLE_ABORTED_BY_CALLBACK
+}
+
 Transport Classify(CURLcode code) {
   switch (code) {
     case CURLE_OK:
@@ -104,6 +109,8 @@ Transport Classify(CURLcode code) {
       return Transport::kBroken;
     case CURLE_WRITE_ERROR:
       return Transport::kAborted;
+    case CURLE_ABORTED_BY_CALLBACK:
+      return Transport::kCancelled;
     default:
       return Transport::kOther;
   }
@@ -187,6 +194,11 @@ HttpResponse HttpClient::Get(const HttpRequest& request) {
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
                    std::max(1L, static_cast<long>(absl::ToInt64Seconds(request.stall_timeout))));
+  if (request.cancel != nullptr) {
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, OnProgress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, request.cancel);
+  }
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, OnHeader);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, OnBody);

@@ -7,6 +7,7 @@
 // tell a TLS failure from a broken transfer worth resuming.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -38,6 +39,8 @@ struct HttpRequest {
   absl::Duration connect_timeout = absl::Seconds(30);
   // Less than one byte a second for this long: the transfer is broken.
   absl::Duration stall_timeout = absl::Seconds(60);
+  // Set (by another thread): the transfer stops within a second (kCancelled).
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 // What went wrong below HTTP.
@@ -48,6 +51,7 @@ enum class Transport {
   kConnect,       // no connection (refused, unresolvable, connect timeout)
   kBroken,        // the connection broke or stalled mid-response: worth resuming
   kAborted,       // the sink refused the data (sink_status)
+  kCancelled,     // HttpRequest::cancel was set
   kOther,
 };
 

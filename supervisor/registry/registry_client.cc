@@ -87,6 +87,8 @@ absl::Status TransportError(const HttpResponse& r, absl::string_view host) {
     case Transport::kAborted:
       if (!r.sink_status.ok()) return r.sink_status;
       break;
+    case Transport::kCancelled:
+      return absl::CancelledError(absl::StrCat("request to ", host, " cancelled"));
     default:
       break;
   }
@@ -190,7 +192,15 @@ HttpRequest RegistryClient::BaseRequest() const {
   req.ca_dir = options_.ca_dir;
   req.connect_timeout = options_.connect_timeout;
   req.stall_timeout = options_.stall_timeout;
+  req.cancel = &cancelled_;
   return req;
+}
+
+void RegistryClient::Sleep(absl::Duration d) const {
+  absl::Time end = absl::Now() + d;
+  while (!cancelled_.load() && absl::Now() < end) {
+    absl::SleepFor(std::min(absl::Milliseconds(100), end - absl::Now()));
+  }
 }
 
 std::string RegistryClient::BaseUrl(const std::string& domain) {
@@ -253,6 +263,9 @@ absl::StatusOr<HttpResponse> RegistryClient::Send(const Call& call) {
   int rate_limited = 0;
   bool fell_back = false;
   while (true) {
+    if (cancelled_.load()) {
+      return absl::CancelledError(absl::StrCat("request to ", host, " cancelled"));
+    }
     HttpRequest req = BaseRequest();
     std::string base = BaseUrl(ref.domain);
     req.url = base + call.path;
@@ -306,7 +319,7 @@ absl::StatusOr<HttpResponse> RegistryClient::Send(const Call& call) {
         ++rate_limited;
         log::Info(absl::StrCat("registry: ", host, " is rate limiting; retrying in ",
                                absl::FormatDuration(wait)));
-        absl::SleepFor(wait);
+        Sleep(wait);
         continue;
       }
     }
@@ -500,7 +513,7 @@ absl::Status RegistryClient::FetchBlob(const Reference& ref, const std::string& 
       log::Warn(absl::StrCat("registry: blob ", digest, " from ", host, ": ", last.message(),
                              "; retrying from byte ", written, " (attempt ", attempt + 1, " of ",
                              options_.blob_attempts, ")"));
-      absl::SleepFor(delay);
+      Sleep(delay);
       delay *= 2;
     }
   }

@@ -18,6 +18,7 @@
 // the registry's origin.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -88,6 +89,10 @@ class RegistryClient {
                          ContentStore::Writer& writer,
                          std::function<void(uint64_t bytes)> progress);
 
+  // Stops every request in flight and every later one with CANCELLED
+  // (berthd's shutdown); from any thread.
+  void CancelAll() { cancelled_.store(true); }
+
  private:
   struct CachedToken {
     std::string token;
@@ -117,9 +122,12 @@ class RegistryClient {
                                          const std::string& scope);
   std::string AuthHeader(const std::string& host, const std::string& scope);
   std::string BaseUrl(const std::string& domain);
+  // Sleeps for `d` or until CancelAll().
+  void Sleep(absl::Duration d) const;
   std::string CredentialsNote(const std::string& domain) const;
 
   const RegistryOptions options_;
+  std::atomic<bool> cancelled_{false};
   const CredentialStore credentials_;
   HttpClient http_;
   std::mutex mu_;

@@ -695,7 +695,7 @@ class FakeRegistry:
             h.close_connection = True
             h.connection.shutdown(socket.SHUT_RDWR)
             return
-        if scenario == "stall" and attempt == 1:
+        if scenario == "stallforever" or (scenario == "stall" and attempt == 1):
             h.wfile.write(body[:1000])
             h.wfile.flush()
             time.sleep(3)
@@ -905,3 +905,13 @@ def test_requests_reuse_a_connection(fake):
     ports = {h[":client-port"] for path, h in fake.requests if "reuse" in path}
     assert len([1 for path, _ in fake.requests if "reuse" in path]) == 3
     assert len(ports) == 1
+
+
+def test_cancel_stops_a_stalled_transfer(fake, tmp_path):
+    start = time.monotonic()
+    p, store = fetch_fake_blob(fake, "stallforever", tmp_path, "--cancel-after-ms", "500",
+                               check=False)
+    assert p.returncode == 1
+    assert "CANCELLED" in p.stderr
+    assert time.monotonic() - start < 2.5  # not the server's 3 s stall, no retries
+    assert store_files(store) == []

@@ -8,8 +8,10 @@
 //       under DIR, commits them, prints "committed DIGEST BYTES" for each
 //
 // OPTIONS: --credentials FILE, --ca-file FILE, --ca-dir DIR, --insecure HOST,
-// --blob-attempts N, --retry-delay-ms N, --stall-timeout-s N.
+// --blob-attempts N, --retry-delay-ms N, --stall-timeout-s N, --cancel-after-ms N
+// (CancelAll() from another thread after N ms).
 // A failure prints "error: CODE: message" and exits 1.
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -89,6 +91,7 @@ int Blobs(registry::RegistryClient& client, const Reference& ref, const std::str
 int Main(int argc, char** argv) {
   registry::RegistryOptions options;
   std::string output, store_dir;
+  int cancel_after_ms = -1;
   std::vector<std::string> positional;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -122,6 +125,8 @@ int Main(int argc, char** argv) {
       options.retry_delay = absl::Milliseconds(number());
     } else if (arg == "--stall-timeout-s") {
       options.stall_timeout = absl::Seconds(number());
+    } else if (arg == "--cancel-after-ms") {
+      cancel_after_ms = number();
     } else if (arg == "--output") {
       output = value();
     } else if (arg == "--store") {
@@ -137,6 +142,12 @@ int Main(int argc, char** argv) {
   if (!ref.ok()) return Fail(ref.status());
   auto client = registry::RegistryClient::Create(options);
   if (!client.ok()) return Fail(client.status());
+  if (cancel_after_ms >= 0) {
+    std::thread([c = client->get(), cancel_after_ms] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(cancel_after_ms));
+      c->CancelAll();
+    }).detach();
+  }
   if (positional[0] == "manifest" && positional.size() == 2)
     return Manifest(**client, *ref, output);
   if (positional[0] == "blob") {
