@@ -96,14 +96,36 @@ absl::Status CheckSystemdCgroup(const CreateOptions& o) {
       "--systemd-cgroup: the systemd cgroup driver is not supported yet");
 }
 
-absl::Status Validate(const spec::Spec& s, const CreateOptions& o) {
+// Without a mount namespace the container shares the runtime's (runc and
+// crun allow it): no pivot_root, and nothing may be mounted or made on the
+// host, so every part of the config that would need that is refused.
+absl::Status CheckWithoutMountNamespace(const spec::Spec& s, const std::string& rootfs) {
+  auto refuse = [](absl::string_view field, absl::string_view why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": ", why,
+                     " without a mount namespace in linux.namespaces (it would be the host's)"));
+  };
+  const spec::Linux& lx = s.linux_cfg;
+  if (rootfs != "/") return refuse("root.path", "the rootfs must be / (the runtime's own)");
+  if (s.root.readonly) return refuse("root.readonly", "cannot make the root read-only");
+  if (!s.mounts.empty()) return refuse("mounts", "cannot mount anything");
+  if (!lx.masked_paths.empty()) return refuse("linux.maskedPaths", "cannot mask paths");
+  if (!lx.readonly_paths.empty()) return refuse("linux.readonlyPaths", "cannot remount paths");
+  if (!lx.devices.empty()) return refuse("linux.devices", "cannot create devices");
+  if (!lx.rootfs_propagation.empty()) {
+    return refuse("linux.rootfsPropagation", "cannot change mount propagation");
+  }
+  if (s.process->terminal) return refuse("process.terminal", "cannot bind /dev/console");
+  return absl::OkStatus();
+}
+
+absl::Status Validate(const spec::Spec& s, const CreateOptions& o, const std::string& rootfs) {
   BERTH_RETURN_IF_ERROR(CheckSystemdCgroup(o));
   if (!s.process) return absl::InvalidArgumentError("process: required to create a container");
   const spec::Process& p = *s.process;
-  if (!s.HasNamespace(NamespaceType::kMount)) {
-    return absl::InvalidArgumentError("linux.namespaces: a mount namespace is required");
-  }
-  if (const spec::Namespace* mnt = s.FindNamespace(NamespaceType::kMount); !mnt->path.empty()) {
+  const spec::Namespace* mnt = s.FindNamespace(NamespaceType::kMount);
+  if (mnt == nullptr) BERTH_RETURN_IF_ERROR(CheckWithoutMountNamespace(s, rootfs));
+  if (mnt != nullptr && !mnt->path.empty()) {
     return absl::InvalidArgumentError(
         "linux.namespaces: joining an existing mount namespace by path is not supported");
   }
@@ -228,7 +250,7 @@ absl::StatusOr<CreatedContainer> Create(const CreateOptions& o) {
     return absl::InvalidArgumentError(
         absl::StrCat("root.path: rootfs ", *rootfs, " is not a directory"));
   }
-  BERTH_RETURN_IF_ERROR(Validate(s, o));
+  BERTH_RETURN_IF_ERROR(Validate(s, o, *rootfs));
   BERTH_ASSIGN_OR_RETURN(auto join, linux_ns::OpenNamespacesToJoin(s));
   BERTH_RETURN_IF_ERROR(CheckJoinedUts(s, join));
 

@@ -174,7 +174,9 @@ absl::StatusOr<ExecPlan> Setup(const InitConfig& c) {
   BERTH_ASSIGN_OR_RETURN(InitSeccomp seccomp, InitSeccomp::Compile(s, c.sync_fd));
   BERTH_RETURN_IF_ERROR(JoinAndCreateNamespaces(c));
   ::umask(0);
-  BERTH_RETURN_IF_ERROR(SetupRootfs(c));
+  // Without a mount namespace (validated: rootfs /, nothing to mount or
+  // make) the root is the runtime's own: only the hooks' point remains.
+  BERTH_RETURN_IF_ERROR(s.HasNamespace(NamespaceType::kMount) ? SetupRootfs(c) : RunCreateHooks(c));
   if (p.terminal) BERTH_RETURN_IF_ERROR(SetupTerminal(c));
   if (s.root.readonly) BERTH_RETURN_IF_ERROR(linux_ns::MakeRootReadonly());
   if (!s.hostname.empty() && ::sethostname(s.hostname.data(), s.hostname.size()) != 0) {

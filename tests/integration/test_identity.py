@@ -307,3 +307,51 @@ def test_state_while_create_runs(berth, tmp_path):
     with open(f"/proc/{after['pid']}/cmdline", "rb") as f:
         assert b"true" not in f.read().split(b"\0")[0:1]
     berth.run("delete", "--force", cid, check=True)
+
+
+# ---- no mount namespace ----
+
+def shared_root_spec(berth, namespaces):
+    spec = berth.config()
+    spec["root"] = {"path": "/"}
+    spec["mounts"] = []
+    spec["linux"].pop("maskedPaths", None)
+    spec["linux"].pop("readonlyPaths", None)
+    spec["linux"]["namespaces"] = [{"type": t} for t in namespaces]
+    spec["process"]["args"] = ["/bin/sh", "-c", "for n in mnt pid net uts; do readlink /proc/self/ns/$n; done"]
+    spec.pop("hostname", None)
+    return spec
+
+
+@pytest.mark.parametrize("namespaces", [["pid", "network", "ipc", "uts"], []],
+                         ids=["no-mount", "none"])
+def test_without_mount_namespace_the_runtimes_is_shared(berth, namespaces):
+    berth.write_config(shared_root_spec(berth, namespaces))
+    p = berth.run("run", "--bundle", berth.bundle, berth.new_id())
+    assert p.returncode == 0, p.stderr
+    mnt, pid, net, uts = p.stdout.split()
+    assert mnt == os.readlink("/proc/self/ns/mnt")
+    assert (pid == os.readlink("/proc/self/ns/pid")) == ("pid" not in namespaces)
+    assert (net == os.readlink("/proc/self/ns/net")) == ("network" not in namespaces)
+    assert (uts == os.readlink("/proc/self/ns/uts")) == ("uts" not in namespaces)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda s: s.update(root={"path": "rootfs"}), "root.path: the rootfs must be /"),
+    (lambda s: s["mounts"].append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}),
+     "mounts: cannot mount anything"),
+    (lambda s: s["linux"].update(maskedPaths=["/proc/kcore"]), "linux.maskedPaths: cannot mask"),
+    (lambda s: s["linux"].update(readonlyPaths=["/proc/sys"]), "linux.readonlyPaths: cannot"),
+    (lambda s: s["linux"].update(devices=[{"path": "/dev/x", "type": "c", "major": 1, "minor": 3}]),
+     "linux.devices: cannot create devices"),
+    (lambda s: s["root"].update(readonly=True), "root.readonly: cannot"),
+], ids=["rootfs", "mounts", "masked", "readonly", "devices", "readonly-root"])
+def test_without_mount_namespace_host_changes_are_refused(berth, change, message):
+    spec = shared_root_spec(berth, ["pid"])
+    change(spec)
+    berth.write_config(spec)
+    p = berth.run("run", "--bundle", berth.bundle, berth.new_id())
+    assert p.returncode == 1
+    assert message in p.stderr and "without a mount namespace in linux.namespaces" in p.stderr, \
+        p.stderr
+    assert not os.path.exists("/dev/x")  # and the fixture finds no mount left
