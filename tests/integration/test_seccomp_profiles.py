@@ -11,8 +11,10 @@ allows here, prints that it ran, and what each probed call returned.
 import errno
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -238,3 +240,35 @@ def test_missing_executable_is_still_reported_at_create(berth, probe):
     assert p.returncode == 1
     assert 'exec: "/no/such/binary": stat /no/such/binary: no such file or directory' in p.stderr
 
+
+
+# ---- close_range refused: the fallback ----
+
+@pytest.mark.parametrize("error", ["ENOSYS", "EPERM"])
+def test_fds_are_closed_without_close_range(berth, error, tmp_path):
+    """close_range failing (an old kernel, or a filter of the caller's):
+    the runtime's fds are marked close-on-exec one by one instead (strace
+    makes the call fail)."""
+    if shutil.which("strace") is None:
+        pytest.skip("strace is not installed")
+    spec = berth.config()
+    spec["process"]["args"] = ["ls", "/proc/self/fd"]
+    berth.write_config(spec)
+    log = tmp_path / "strace.log"
+    extra = os.open("/dev/null", os.O_RDONLY)  # an fd of the caller's, not marked close-on-exec
+    try:
+        os.set_inheritable(extra, True)
+        with tempfile.TemporaryFile() as out:
+            p = subprocess.run(["strace", "-f", "-qq", "-o", str(log), "-e", "trace=close_range",
+                                "-e", f"inject=close_range:error={error}",
+                                *berth.cmd("run", "--bundle", berth.bundle, berth.new_id())],
+                               stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.PIPE,
+                               text=True, timeout=60, close_fds=False)
+            out.seek(0)
+            fds = out.read().decode().split()
+    finally:
+        os.close(extra)
+    assert p.returncode == 0, p.stderr
+    assert "(INJECTED)" in log.read_text()
+    # stdio and ls's own directory fd: nothing of the runtime's, nor ours.
+    assert fds == ["0", "1", "2", "3"], fds
