@@ -8,7 +8,8 @@
 #   BERTH=path/to/berth (default build/runtime/berth)
 #   VM_CACHE=dir (default: vm-cache beside berth's build directory)
 #   VM_APPEND="berth_vm_preenable" (kernel arguments; this one enables every
-#     controller in the root first, to run an old berth past its placement bug)
+#     controller in the root first, to run an old berth past its placement bug;
+#     berth_vm_only=NAME runs the one case t_NAME of tests.sh)
 #
 # A missing qemu or kernel is a failed test case, never a skip: CI must
 # really run this.
