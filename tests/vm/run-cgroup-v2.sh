@@ -106,6 +106,7 @@ for m in virtio/virtio.ko virtio/virtio_ring.ko virtio/virtio_pci_legacy_dev.ko 
   virtio/virtio_pci_modern_dev.ko virtio/virtio_pci.ko block/virtio_blk.ko; do
   [ -f "$MODDIR/drivers/$m" ] && cp "$MODDIR/drivers/$m" "$IRD/lib/modules/"
 done
+cp "$MODDIR/block/bfq.ko" "$IRD/lib/modules/" 2>/dev/null # io.bfq.weight, loaded by its test
 cp "$BUSYBOX" "$IRD/rootfs/bin/busybox"
 for app in sh cat echo sleep true false ls head dd mkdir rm kill grep wc; do
   ln -sf busybox "$IRD/rootfs/bin/$app"

@@ -226,6 +226,18 @@ t_resources_io() {
   fi
 }
 
+# With BFQ the weights go to io.bfq.weight as given (no conversion).
+t_resources_io_bfq() {
+  maj=$(vda | cut -d: -f1)
+  min=$(vda | cut -d: -f2)
+  grep -qw bfq /sys/block/vda/queue/scheduler || insmod /lib/modules/bfq.ko ||
+    fail "cannot load bfq.ko"
+  echo bfq >/sys/block/vda/queue/scheduler || fail "cannot select bfq for vda"
+  create r13 "$SLEEP" "\"resources\": {\"blockIO\": {\"weight\": 300,
+      \"weightDevice\": [{\"major\": $maj, \"minor\": $min, \"weight\": 200}]}}"
+  eq io.bfq.weight "$(rd $CG/r13/io.bfq.weight | tr '\n' ' ')" "default 300 $maj:$min 200 "
+}
+
 t_resources_hugetlb() {
   [ -f $CG/hugetlb.2MB.max ] || ls $CG/cgroup.controllers >/dev/null
   grep -qw hugetlb $CG/cgroup.controllers || skip "no hugetlb controller"
@@ -487,7 +499,8 @@ fi
 for t in placement_fresh_root placement_existing_parent placement_nested \
   placement_missing_controller_message \
   resources_memory resources_memory_unlimited resources_cpu resources_cpu_shares_mapping \
-  resources_cpuset resources_pids_enforced resources_io resources_hugetlb resources_unified \
+  resources_cpuset resources_pids_enforced resources_io resources_io_bfq resources_hugetlb \
+  resources_unified \
   resources_kernel_refusal_names_field resources_v2_refusals \
   resources_memory_limit_below_minus_one_refused \
   update_memory_and_pids update_cpu_period_alone_keeps_quota update_memory_swap_alone \
