@@ -23,6 +23,7 @@ FIXTURES = os.path.join(os.path.dirname(HERE), "fixtures")
 sys.path.insert(0, FIXTURES)
 import docker_seccomp  # noqa: E402
 from conftest import wait_for  # noqa: E402
+from test_userns import open_path_to, with_userns  # noqa: E402
 
 # The calls the probe reports on, in its output order.
 PROBED = ["getcwd", "close_range", "fcntl", "statx", "openat2", "getppid"]
@@ -272,3 +273,15 @@ def test_fds_are_closed_without_close_range(berth, error, tmp_path):
     assert "(INJECTED)" in log.read_text()
     # stdio and ls's own directory fd: nothing of the runtime's, nor ours.
     assert fds == ["0", "1", "2", "3"], fds
+
+
+@pytest.mark.parametrize("nnp", [False, True])
+def test_minimal_profile_in_a_user_namespace(berth, probe, nnp):
+    """CAP_SYS_ADMIN of the container's own user namespace loads the filter."""
+    configure(berth, probe, minimal_profile(), nnp, "uid1000")
+    open_path_to(berth.bundle + "/rootfs")
+    subprocess.run(["chown", "-R", "-h", "100000:100000", berth.bundle + "/rootfs"], check=True)
+    berth.write_config(with_userns(berth.config()))
+    p = berth.run("run", "--bundle", berth.bundle, berth.new_id())
+    assert p.returncode == 0, p.stderr
+    check_probe(parse(p.stdout), "uid1000", PROBED, MINIMAL_ERRNO)
