@@ -26,6 +26,7 @@ Client::Client(const GlobalOptions& g) : options_(g) {
   events_ = v1::Events::NewStub(channel_);
   namespaces_ = v1::Namespaces::NewStub(channel_);
   system_ = v1::System::NewStub(channel_);
+  images_ = v1::Images::NewStub(channel_);
 }
 
 void Client::Prepare(grpc::ClientContext& ctx, bool deadline) const {

@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "berth/v1/containers.grpc.pb.h"
 #include "berth/v1/events.grpc.pb.h"
+#include "berth/v1/images.grpc.pb.h"
 #include "berth/v1/system.grpc.pb.h"
 #include "berth/v1/tasks.grpc.pb.h"
 #include "supervisor/berthctl/flags.h"
@@ -42,6 +43,7 @@ class Client {
   v1::Events::Stub& events() { return *events_; }
   v1::Namespaces::Stub& namespaces() { return *namespaces_; }
   v1::System::Stub& system() { return *system_; }
+  v1::Images::Stub& images() { return *images_; }
   const GlobalOptions& options() const { return options_; }
 
   // Adds the namespace and, with `deadline`, the 30 s deadline of a call
@@ -78,6 +80,7 @@ class Client {
     if constexpr (std::is_same_v<Stub, v1::Events::Stub>) return *events_;
     if constexpr (std::is_same_v<Stub, v1::Namespaces::Stub>) return *namespaces_;
     if constexpr (std::is_same_v<Stub, v1::System::Stub>) return *system_;
+    if constexpr (std::is_same_v<Stub, v1::Images::Stub>) return *images_;
   }
 
   GlobalOptions options_;
@@ -87,6 +90,7 @@ class Client {
   std::unique_ptr<v1::Events::Stub> events_;
   std::unique_ptr<v1::Namespaces::Stub> namespaces_;
   std::unique_ptr<v1::System::Stub> system_;
+  std::unique_ptr<v1::Images::Stub> images_;
 };
 
 // "berthctl: <message>" on stderr; returns kErrorExit.

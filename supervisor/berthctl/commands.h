@@ -29,6 +29,12 @@ int EventsCommand(const GlobalOptions& g, const Args& args);
 int NamespaceCommand(const GlobalOptions& g, const Args& args);
 int VersionCommand(const GlobalOptions& g, const Args& args);
 int InfoCommand(const GlobalOptions& g, const Args& args);
+int ImagesCommand(const GlobalOptions& g, const Args& args);
+int ImageCommand(const GlobalOptions& g, const Args& args);
+int LoadCommand(const GlobalOptions& g, const Args& args);
+int RmiCommand(const GlobalOptions& g, const Args& args);
+int TagCommand(const GlobalOptions& g, const Args& args);
+int SystemCommand(const GlobalOptions& g, const Args& args);
 
 // Shared by the subcommands.
 

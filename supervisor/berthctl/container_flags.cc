@@ -21,11 +21,15 @@ absl::StatusOr<std::string> AbsolutePath(const std::string& path, absl::string_v
 }
 
 absl::Status FillProcessConfig(const ContainerFlags& f, const std::vector<std::string>& cmd,
-                               const std::vector<std::string>& env, v1::ProcessConfig* p) {
+                               const std::vector<std::string>& env, v1::ProcessConfig* p,
+                               bool names = false) {
   for (const std::string& arg : cmd) p->add_args(arg);
   for (const std::string& e : env) p->add_env(e);
   p->set_cwd(f.workdir);
-  if (!f.user.empty()) {
+  // With an image, berthd resolves user and group names in its /etc/passwd.
+  if (names) {
+    p->set_user(f.user);
+  } else if (!f.user.empty()) {
     auto user = ParseUser(f.user);
     if (!user.ok()) return user.status();
     p->set_user(f.user);
@@ -129,12 +133,13 @@ absl::StatusOr<std::vector<std::string>> CollectEnv(const std::vector<std::strin
 
 void ContainerFlags::Register(FlagSet& flags) {
   flags.String({"rootfs"}, &rootfs, "Host directory used, unchanged, as the root filesystem");
+  flags.String({"entrypoint"}, &entrypoint, "Overwrite the default ENTRYPOINT of the image");
   flags.String({"bundle"}, &bundle, "OCI bundle directory whose config.json is run");
   flags.String({"name"}, &name, "Assign a name to the container");
   flags.StringList({"e", "env"}, &env, "Set environment variables (KEY=VALUE, or KEY from here)");
   flags.StringList({"env-file"}, &env_files, "Read in a file of environment variables");
   flags.String({"w", "workdir"}, &workdir, "Working directory inside the container");
-  flags.String({"u", "user"}, &user, "UID[:GID] to run as (numeric)");
+  flags.String({"u", "user"}, &user, "Username or UID (format: <name|uid>[:<group|gid>])");
   flags.String({"h", "hostname"}, &hostname, "Container host name");
   flags.StringList({"l", "label"}, &labels, "Set metadata on a container (KEY=VALUE)");
   flags.String({"m", "memory"}, &memory, "Memory limit (bytes, or 64m, 1g, ...)");
@@ -151,8 +156,16 @@ void ContainerFlags::Register(FlagSet& flags) {
 
 absl::StatusOr<v1::CreateContainerRequest> BuildCreateRequest(const ContainerFlags& f,
                                                               const std::vector<std::string>& cmd) {
-  if (f.rootfs.empty() == f.bundle.empty())
-    return absl::InvalidArgumentError("exactly one of --rootfs DIR and --bundle DIR is required");
+  if (!f.rootfs.empty() && !f.bundle.empty())
+    return absl::InvalidArgumentError("--rootfs DIR and --bundle DIR: give one, not both");
+  bool from_image = f.rootfs.empty() && f.bundle.empty();
+  if (from_image && cmd.empty()) {
+    return absl::InvalidArgumentError(
+        "an image is required (IMAGE [CMD [ARG...]]), or --rootfs DIR or --bundle DIR");
+  }
+  if (!from_image && f.entrypoint != ContainerFlags::kUnset) {
+    return absl::InvalidArgumentError("--entrypoint needs an image");
+  }
   v1::CreateContainerRequest req;
   req.set_name(f.name);
   req.set_runtime(f.runtime);
@@ -163,6 +176,17 @@ absl::StatusOr<v1::CreateContainerRequest> BuildCreateRequest(const ContainerFla
   }
   auto env = CollectEnv(f.env_files, f.env);
   if (!env.ok()) return env.status();
+  if (from_image) {
+    req.set_image(cmd[0]);
+    req.mutable_rootfs()->set_read_only(f.read_only);
+    std::vector<std::string> args(cmd.begin() + 1, cmd.end());
+    BERTH_RETURN_IF_ERROR(FillProcessConfig(f, args, *env, req.mutable_process(), /*names=*/true));
+    if (f.entrypoint != ContainerFlags::kUnset) {
+      req.mutable_process()->set_override_entrypoint(true);
+      if (!f.entrypoint.empty()) req.mutable_process()->add_entrypoint(f.entrypoint);
+    }
+    return req;
+  }
   if (!f.bundle.empty()) {
     BERTH_RETURN_IF_ERROR(FillFromBundle(f, cmd, *env, &req));
     return req;

@@ -14,6 +14,9 @@ namespace berth::ctl {
 struct ContainerFlags {
   std::string rootfs;
   std::string bundle;
+  // --entrypoint; kUnset when not given ("" clears the image's).
+  static constexpr const char* kUnset = "\x01unset";
+  std::string entrypoint = kUnset;
   std::string name;
   std::vector<std::string> env;
   std::vector<std::string> env_files;
@@ -35,8 +38,10 @@ struct ContainerFlags {
   void Register(FlagSet& flags);
 };
 
-// The request for `flags` and the command (CMD ARG...), from --rootfs (a
-// ProcessConfig) or --bundle (its config.json, rewritten where flags say).
+// The request for `flags` and the positional arguments: IMAGE [CMD ARG...]
+// (the image's config gives the defaults), or with --rootfs (a
+// ProcessConfig) or --bundle (its config.json, rewritten where flags say)
+// CMD [ARG...].
 absl::StatusOr<v1::CreateContainerRequest> BuildCreateRequest(const ContainerFlags& flags,
                                                               const std::vector<std::string>& cmd);
 

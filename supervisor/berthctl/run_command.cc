@@ -10,9 +10,10 @@ namespace berth::ctl {
 
 namespace {
 
-constexpr char kRunUsage[] = "run [OPTIONS] (--rootfs DIR | --bundle DIR) [--] [CMD [ARG...]]";
+constexpr char kRunUsage[] =
+    "run [OPTIONS] (IMAGE | --rootfs DIR | --bundle DIR) [--] [CMD [ARG...]]";
 constexpr char kCreateUsage[] =
-    "create [OPTIONS] (--rootfs DIR | --bundle DIR) [--] [CMD [ARG...]]";
+    "create [OPTIONS] (IMAGE | --rootfs DIR | --bundle DIR) [--] [CMD [ARG...]]";
 
 absl::Status DeleteContainer(Client& client, const std::string& id) {
   v1::DeleteContainerRequest req;

@@ -26,13 +26,19 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const Config& config) {
   }
   BERTH_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
                          Store::Open(config.database(), config.max_events));
+  BERTH_ASSIGN_OR_RETURN(std::unique_ptr<ContentStore> content, ContentStore::Open(config.root));
+  BERTH_ASSIGN_OR_RETURN(LayerStore layers, LayerStore::Open(config.root));
   BERTH_ASSIGN_OR_RETURN(EventLoop loop, EventLoop::Create());
-  return std::unique_ptr<Engine>(new Engine(config, std::move(store), std::move(loop)));
+  return std::unique_ptr<Engine>(
+      new Engine(config, std::move(store), std::move(loop), std::move(content), std::move(layers)));
 }
 
-Engine::Engine(Config config, std::unique_ptr<Store> store, EventLoop loop)
+Engine::Engine(Config config, std::unique_ptr<Store> store, EventLoop loop,
+               std::unique_ptr<ContentStore> content, LayerStore layers)
     : config_(std::move(config)),
       store_(std::move(store)),
+      content_(std::move(content)),
+      layers_(std::move(layers)),
       loop_(std::make_unique<EventLoop>(std::move(loop))) {}
 
 Engine::~Engine() { Stop(); }
@@ -73,6 +79,7 @@ absl::Status Engine::Start() {
       log::Error(absl::StrCat("engine: ", st.message()));
   });
   recovered.get_future().wait();
+  loop_->Post([this] { SweepUnrecorded(); });
   return absl::OkStatus();
 }
 
@@ -276,11 +283,14 @@ void Engine::DeleteContainer(const std::string& ns, const std::string& ref, bool
     absl::Status st = Commit([&] { return store_->DeleteContainer(ns, id); },
                              {NewEvent(ns, "/containers/delete", id)});
     if (!st.ok()) return done(st);
+    bool from_image = !it->second.record.image_digest.empty();
     containers_.erase(it);
     // Its upper layer: what the container wrote.
     std::error_code ec;
     fs::remove_all(ContainerDir(ns, id), ec);
     if (ec) log::Warn(absl::StrCat("remove ", ContainerDir(ns, id), ": ", ec.message()));
+    // An image removed with -f while this container used it goes now.
+    if (from_image) CollectGarbage([](uint64_t) {});
     done(Nothing{});
   };
   if ((*c)->busy) {

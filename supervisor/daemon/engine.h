@@ -21,10 +21,13 @@
 #include "containerd_events.pb.h"
 #include "lib/event_loop.h"
 #include "lib/ttrpc/task_client.h"
+#include "supervisor/content/content_store.h"
 #include "supervisor/daemon/attachment.h"
 #include "supervisor/daemon/config.h"
 #include "supervisor/daemon/process_stdio.h"
 #include "supervisor/events/event_hub.h"
+#include "supervisor/images/importer.h"
+#include "supervisor/images/layer_store.h"
 #include "supervisor/metadata/store.h"
 #include "supervisor/shims/event_sink.h"
 #include "supervisor/shims/shim_command.h"
@@ -72,6 +75,23 @@ struct ExecConfig {
   std::string exec_id;
   std::string process_json;  // a runtime-spec Process object
   StdioConfig stdio;
+};
+
+struct ImageView {
+  ImageRecord record;
+  ManifestRecord manifest;
+  ImageConfig config;
+  uint64_t size = 0;  // of its layers, unpacked
+};
+
+struct ImageRemoval {
+  std::vector<std::string> untagged;
+  uint64_t reclaimed_bytes = 0;
+};
+
+struct ImageDiskUsage {
+  uint32_t images = 0, layers = 0, containers = 0;
+  uint64_t layers_bytes = 0, shared_bytes = 0, blobs_bytes = 0, containers_bytes = 0;
 };
 
 struct RecoveryReport {
@@ -165,6 +185,23 @@ class Engine {
   absl::Status WriteStdin(const std::string& ns, const std::string& id, const std::string& exec_id,
                           std::string data);
 
+  // Images (engine_images.cc). `ref`: a name (short forms too), or an image
+  // id (config digest) or a unique prefix of one.
+  void ImportImage(const std::string& ns, std::string path, ImportOptions options,
+                   Done<std::vector<ImageView>> done);
+  absl::StatusOr<ImageView> GetImage(const std::string& ns, const std::string& ref);
+  absl::StatusOr<std::vector<ImageView>> ListImages(const std::string& ns);
+  void DeleteImage(const std::string& ns, const std::string& ref, bool force,
+                   Done<ImageRemoval> done);
+  absl::StatusOr<ImageView> TagImage(const std::string& ns, const std::string& source,
+                                     const std::string& target);
+  void PruneImages(const std::string& ns, Done<ImageRemoval> done);
+  void DiskUsage(Done<ImageDiskUsage> done);
+  // The overlay lower directories of a manifest's layers, top layer first.
+  absl::StatusOr<std::vector<std::string>> LayerDirs(const std::string& manifest_digest);
+  const ContentStore& content() const { return *content_; }
+  const LayerStore& layers() const { return *layers_; }
+
   // Events.
   std::shared_ptr<Subscription> Subscribe() { return hub_.Subscribe(); }
   absl::StatusOr<std::vector<EventRecord>> EventsAfter(uint64_t after_seq, size_t limit);
@@ -201,7 +238,8 @@ class Engine {
     pid_t old_shim = 0;  // the shim of its last task, which may still be ending
   };
 
-  Engine(Config config, std::unique_ptr<Store> store, EventLoop loop);
+  Engine(Config config, std::unique_ptr<Store> store, EventLoop loop,
+         std::unique_ptr<ContentStore> content, LayerStore layers);
 
   static std::string Key(const std::string& ns, const std::string& id) { return ns + "/" + id; }
   absl::StatusOr<Container*> Find(const std::string& ns, const std::string& ref);
@@ -257,6 +295,16 @@ class Engine {
   void RemoveTask(Container* c, Done<ExitInfo> done, ExitInfo info);
   void FinishProcess(Process& p);
 
+  // Images.
+  absl::StatusOr<ImageView> ImageViewOf(const ImageRecord& r);
+  absl::StatusOr<ImageRecord> FindImage(const std::string& ns, const std::string& ref);
+  // Collects garbage in the database and removes it from disk (after the
+  // commit, on a worker); `done` gets the bytes reclaimed.
+  void CollectGarbage(std::function<void(uint64_t)> done);
+  // Removes blobs and layer directories the database does not record
+  // (what a crash between writing them and recording them left).
+  void SweepUnrecorded();
+
   // Recovery (engine.recovery.cc).
   void Recover(std::function<void()> done);
   void RecoverTask(const std::string& ns, const std::string& id, std::function<void()> done);
@@ -271,6 +319,9 @@ class Engine {
 
   Config config_;
   std::unique_ptr<Store> store_;
+  std::unique_ptr<ContentStore> content_;
+  std::optional<LayerStore> layers_;
+  int imports_running_ = 0;  // no sweep of unrecorded files while one writes
   std::unique_ptr<EventLoop> loop_;
   std::unique_ptr<EventSink> sink_;
   std::thread thread_;

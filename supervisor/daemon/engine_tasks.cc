@@ -9,6 +9,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "berth_pb.pb.h"
@@ -181,7 +182,9 @@ void Engine::CreateTask(const std::string& ns, const std::string& ref, StdioConf
   ShimCommand cmd = Command(ns, id, ShimOptions(c->record));
   std::string spec = c->record.spec_json;
   std::string upper_root = ContainerDir(ns, id);
-  bool read_only = c->record.rootfs_read_only;
+  // A read-only image rootfs is still an overlay (of its layers); the spec's
+  // root.readonly makes it read-only.
+  bool read_only = c->record.rootfs_read_only && c->record.image_digest.empty();
   pid_t old_shim = std::exchange(c->old_shim, 0);
   Offload<absl::StatusOr<std::string>>(
       [cmd, spec, upper_root, read_only, old_shim]() -> absl::StatusOr<std::string> {
@@ -234,8 +237,14 @@ void Engine::FinishCreate(const std::string& ns, const std::string& id, StdioCon
     req.set_stdout(task->init.io->fifos().out);
     req.set_stderr(task->init.io->fifos().err);
   }
+  std::string lower = c.record.rootfs_path;
+  if (!c.record.image_digest.empty()) {
+    absl::StatusOr<std::vector<std::string>> dirs = LayerDirs(c.record.image_digest);
+    if (!dirs.ok()) return AbandonCreate(ns, id, dirs.status(), done);
+    lower = absl::StrJoin(*dirs, ":");
+  }
   containerd::types::Mount* m = req.add_rootfs();
-  if (c.record.rootfs_read_only) {
+  if (c.record.rootfs_read_only && c.record.image_digest.empty()) {
     m->set_type("bind");
     m->set_source(c.record.rootfs_path);
     m->add_options("rbind");
@@ -244,7 +253,7 @@ void Engine::FinishCreate(const std::string& ns, const std::string& id, StdioCon
     std::string dir = ContainerDir(ns, id);
     m->set_type("overlay");
     m->set_source("overlay");
-    m->add_options(absl::StrCat("lowerdir=", c.record.rootfs_path));
+    m->add_options(absl::StrCat("lowerdir=", lower));
     m->add_options(absl::StrCat("upperdir=", dir, "/upper"));
     m->add_options(absl::StrCat("workdir=", dir, "/work"));
   }

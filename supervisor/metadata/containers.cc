@@ -12,7 +12,7 @@ namespace {
 
 constexpr char kSelectContainer[] =
     "SELECT ns, id, name, labels, spec_json, rootfs_path, rootfs_read_only, runtime, sandbox_id, "
-    "created_at, updated_at FROM containers ";
+    "created_at, updated_at, image, image_digest FROM containers ";
 
 absl::StatusOr<ContainerRecord> ReadContainer(const sqlite::Statement& stmt) {
   ContainerRecord c;
@@ -29,6 +29,8 @@ absl::StatusOr<ContainerRecord> ReadContainer(const sqlite::Statement& stmt) {
   c.sandbox_id = stmt.Text(8);
   c.created_at = stmt.Time(9);
   c.updated_at = stmt.Time(10);
+  c.image = stmt.Text(11);
+  c.image_digest = stmt.Text(12);
   return c;
 }
 
@@ -95,8 +97,8 @@ absl::Status Store::InsertContainer(const ContainerRecord& c) {
         sqlite::Statement::Prepare(
             db_,
             "INSERT INTO containers (ns, id, name, labels, spec_json, rootfs_path, "
-            "rootfs_read_only, runtime, sandbox_id, created_at, updated_at) "
-            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            "rootfs_read_only, runtime, sandbox_id, created_at, updated_at, image, image_digest) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             absl::StrCat("insert container ", c.id, " in namespace ", c.ns)));
     stmt.BindText(1, c.ns)
         .BindText(2, c.id)
@@ -108,7 +110,9 @@ absl::Status Store::InsertContainer(const ContainerRecord& c) {
         .BindText(8, c.runtime)
         .BindText(9, c.sandbox_id)
         .BindTime(10, c.created_at)
-        .BindTime(11, c.updated_at);
+        .BindTime(11, c.updated_at)
+        .BindText(12, c.image)
+        .BindText(13, c.image_digest);
     return stmt.Run();
   });
 }

@@ -90,6 +90,56 @@ CREATE TABLE events (
   exited_at INTEGER NOT NULL
 ) STRICT;
 )sql",
+    // 2: images. Blobs and layers are shared by every namespace; image names
+    // are per namespace. What nothing references is garbage (Store::
+    // CollectGarbage), and whatever is on disk without a row here is removed
+    // when berthd starts.
+    R"sql(
+CREATE TABLE blobs (
+  digest TEXT PRIMARY KEY NOT NULL,
+  size INTEGER NOT NULL,
+  media_type TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE layers (
+  chain_id TEXT PRIMARY KEY NOT NULL,
+  diff_id TEXT NOT NULL,
+  size INTEGER NOT NULL,  -- bytes of its files
+  created_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE manifests (
+  digest TEXT PRIMARY KEY NOT NULL REFERENCES blobs (digest),
+  media_type TEXT NOT NULL,
+  config_digest TEXT NOT NULL REFERENCES blobs (digest),
+  platform TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE manifest_layers (
+  manifest_digest TEXT NOT NULL REFERENCES manifests (digest) ON DELETE CASCADE,
+  position INTEGER NOT NULL,  -- 0: the base layer
+  chain_id TEXT NOT NULL REFERENCES layers (chain_id),
+  blob_digest TEXT NOT NULL DEFAULT '',  -- the compressed blob when kept
+  PRIMARY KEY (manifest_digest, position)
+) STRICT;
+CREATE INDEX manifest_layers_by_chain ON manifest_layers (chain_id);
+
+CREATE TABLE images (
+  ns TEXT NOT NULL REFERENCES namespaces (name),
+  name TEXT NOT NULL,
+  manifest_digest TEXT NOT NULL REFERENCES manifests (digest),
+  labels TEXT NOT NULL DEFAULT '{}',
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (ns, name)
+) STRICT;
+
+-- The image a container was made from (its rootfs is that manifest's layers).
+ALTER TABLE containers ADD COLUMN image TEXT NOT NULL DEFAULT '';
+ALTER TABLE containers ADD COLUMN image_digest TEXT NOT NULL DEFAULT '';
+)sql",
 };
 
 absl::StatusOr<int> UserVersion(sqlite3* db) {

@@ -43,6 +43,47 @@ struct ContainerRecord {
   std::string sandbox_id;  // empty until CRI pod sandboxes exist
   absl::Time created_at = absl::UnixEpoch();
   absl::Time updated_at = absl::UnixEpoch();
+  std::string image;         // the image it was made from ("" for a rootfs path)
+  std::string image_digest;  // that image's manifest: its layers are the rootfs
+};
+
+// Images (images.cc). Blobs and layers are shared across namespaces.
+struct BlobRecord {
+  std::string digest;
+  uint64_t size = 0;
+  std::string media_type;
+};
+
+struct LayerRecord {
+  std::string chain_id;
+  std::string diff_id;
+  uint64_t size = 0;
+  std::string blob_digest;  // the compressed blob when kept, else empty
+};
+
+struct ManifestRecord {
+  std::string digest;
+  std::string media_type;
+  std::string config_digest;
+  std::string platform;             // "linux/amd64"
+  std::vector<LayerRecord> layers;  // base layer first
+  absl::Time created_at = absl::UnixEpoch();
+};
+
+struct ImageRecord {
+  std::string ns;
+  std::string name;  // normalised reference
+  std::string manifest_digest;
+  Labels labels;
+  absl::Time created_at = absl::UnixEpoch();
+  absl::Time updated_at = absl::UnixEpoch();
+};
+
+// What CollectGarbage removed from the database, for the caller to remove
+// from disk after the transaction commits.
+struct Garbage {
+  std::vector<std::string> blobs;   // digests
+  std::vector<std::string> layers;  // chain ids
 };
 
 // Matches berth.v1.TaskStatus.
@@ -108,6 +149,28 @@ class Store {
   absl::StatusOr<ContainerRecord> GetContainer(const std::string& ns, const std::string& id);
   // ns empty: every namespace. Ordered by created_at, then id.
   absl::StatusOr<std::vector<ContainerRecord>> ListContainers(const std::string& ns);
+
+  // Images. PutBlob/PutManifest insert what is not there yet (the same
+  // digest is the same content); PutImage points a name at a manifest and
+  // returns the manifest it pointed at before, if any.
+  absl::Status PutBlob(const BlobRecord& b);
+  absl::Status PutManifest(const ManifestRecord& m);
+  absl::StatusOr<std::optional<std::string>> PutImage(const ImageRecord& image);
+  absl::StatusOr<ImageRecord> GetImage(const std::string& ns,
+                                       const std::string& name);  // NOT_FOUND
+  // ns empty: every namespace. Ordered by name.
+  absl::StatusOr<std::vector<ImageRecord>> ListImages(const std::string& ns);
+  absl::StatusOr<ManifestRecord> GetManifest(const std::string& digest);     // NOT_FOUND
+  absl::Status DeleteImage(const std::string& ns, const std::string& name);  // NOT_FOUND
+  // Containers made from the manifest (ns empty: in every namespace): ids.
+  absl::StatusOr<std::vector<std::string>> ContainersUsing(const std::string& ns,
+                                                           const std::string& manifest_digest);
+  // Deletes manifests no image or container references, then layers and
+  // blobs nothing references; returns what went.
+  absl::StatusOr<Garbage> CollectGarbage();
+  // Every blob digest and layer chain id recorded (the sweep at start).
+  absl::StatusOr<std::vector<std::string>> AllBlobs();
+  absl::StatusOr<std::vector<std::string>> AllLayers();
 
   // Tasks: at most one per container (FOREIGN KEY to it).
   absl::Status PutTask(const TaskRecord& t);  // insert or replace

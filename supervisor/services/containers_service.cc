@@ -2,7 +2,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "berth/v1/containers.grpc.pb.h"
+#include "lib/errors.h"
 #include "supervisor/daemon/ids.h"
+#include "supervisor/daemon/image_process.h"
 #include "supervisor/daemon/spec_builder.h"
 #include "supervisor/services/convert.h"
 #include "supervisor/services/service_list.h"
@@ -44,6 +46,26 @@ class ContainersService final : public v1::Containers::Service {
  public:
   explicit ContainersService(Engine* engine) : engine_(engine) {}
 
+  // On the engine's thread.
+  absl::StatusOr<ContainerView> CreateFromImage(ContainerRecord r,
+                                                const v1::CreateContainerRequest& req) {
+    BERTH_ASSIGN_OR_RETURN(ImageView image, engine_->GetImage(r.ns, req.image()));
+    BERTH_ASSIGN_OR_RETURN(std::vector<std::string> layers,
+                           engine_->LayerDirs(image.record.manifest_digest));
+    r.image = image.record.name;
+    r.image_digest = image.record.manifest_digest;
+    // The image's labels under the container's own (as docker does).
+    for (const auto& [k, v] : image.config.labels) r.labels.try_emplace(k, v);
+    if (req.spec_json().empty()) {
+      BERTH_ASSIGN_OR_RETURN(v1::ProcessConfig p,
+                             ImageProcess(image.config, req.process(), layers));
+      BERTH_ASSIGN_OR_RETURN(r.spec_json, BuildSpec(p, r.ns, r.id, r.rootfs_read_only));
+    } else {
+      BERTH_ASSIGN_OR_RETURN(r.spec_json, NormaliseSpec(req.spec_json(), r.rootfs_read_only));
+    }
+    return engine_->CreateContainer(r);
+  }
+
   grpc::Status Create(grpc::ServerContext* ctx, const v1::CreateContainerRequest* req,
                       v1::CreateContainerResponse* resp) override {
     absl::StatusOr<std::string> ns = CallNamespace(ctx);
@@ -54,10 +76,22 @@ class ContainersService final : public v1::Containers::Service {
     if (absl::Status st = ValidateName(r.id, "id"); !st.ok()) return ToGrpc(st);
     r.name = req->name();
     for (const auto& [k, v] : req->labels()) r.labels[k] = v;
-    if (absl::Status st = CheckRootfs(req->rootfs()); !st.ok()) return ToGrpc(st);
-    r.rootfs_path = req->rootfs().path();
     r.rootfs_read_only = req->rootfs().read_only();
     r.runtime = req->runtime();
+    if (!req->image().empty()) {
+      if (!req->rootfs().path().empty()) {
+        return ToGrpc(absl::InvalidArgumentError("image and rootfs.path: give one, not both"));
+      }
+      // Resolved, turned into a spec and recorded in one step on the
+      // engine's thread, so the image cannot go in between.
+      auto view = engine_->Sync<absl::StatusOr<ContainerView>>(
+          [&](auto reply) { reply(CreateFromImage(std::move(r), *req)); });
+      if (!view.ok()) return ToGrpc(view.status());
+      ToProto(*view, resp->mutable_container());
+      return grpc::Status::OK;
+    }
+    if (absl::Status st = CheckRootfs(req->rootfs()); !st.ok()) return ToGrpc(st);
+    r.rootfs_path = req->rootfs().path();
     absl::StatusOr<std::string> spec =
         req->spec_json().empty() ? BuildSpec(req->process(), r.ns, r.id, r.rootfs_read_only)
                                  : NormaliseSpec(req->spec_json(), r.rootfs_read_only);

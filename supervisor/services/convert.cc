@@ -49,6 +49,8 @@ void ToProto(const ContainerView& c, v1::Container* out) {
   out->set_spec_json(c.record.spec_json);
   out->mutable_rootfs()->set_path(c.record.rootfs_path);
   out->mutable_rootfs()->set_read_only(c.record.rootfs_read_only);
+  out->set_image(c.record.image);
+  out->set_image_digest(c.record.image_digest);
   out->set_runtime(c.record.runtime);
   ToProto(c.record.created_at, out->mutable_created_at());
   ToProto(c.record.updated_at, out->mutable_updated_at());

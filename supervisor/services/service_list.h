@@ -15,5 +15,6 @@ std::unique_ptr<grpc::Service> MakeTasksService(Engine* engine);
 std::unique_ptr<grpc::Service> MakeEventsService(Engine* engine);
 std::unique_ptr<grpc::Service> MakeNamespacesService(Engine* engine);
 std::unique_ptr<grpc::Service> MakeSystemService(Engine* engine);
+std::unique_ptr<grpc::Service> MakeImagesService(Engine* engine);
 
 }  // namespace berth::supervisor

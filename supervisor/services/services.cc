@@ -11,6 +11,7 @@ std::vector<std::unique_ptr<grpc::Service>> MakeServices(Engine* engine) {
   services.push_back(MakeEventsService(engine));
   services.push_back(MakeNamespacesService(engine));
   services.push_back(MakeSystemService(engine));
+  services.push_back(MakeImagesService(engine));
   return services;
 }
 

@@ -196,8 +196,9 @@ TEST_CASE("Open creates the database in WAL mode with the schema and the default
   REQUIRE(std::filesystem::exists(dir.db()));
   RawDb raw(dir.db());
   CHECK(raw.Query("PRAGMA journal_mode") == "wal");
-  CHECK(raw.Query("PRAGMA user_version") == "1");
-  for (const char* table : {"meta", "namespaces", "sandboxes", "containers", "tasks", "events"}) {
+  CHECK(raw.Query("PRAGMA user_version") == "2");
+  for (const char* table : {"meta", "namespaces", "sandboxes", "containers", "tasks", "events",
+                            "blobs", "layers", "manifests", "manifest_layers", "images"}) {
     INFO(table);
     CHECK(raw.Query(absl::StrCat("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
                                  "name = '",
@@ -219,7 +220,7 @@ TEST_CASE("Reopening keeps the data and does not migrate again", "[metadata]") {
   CheckSame(Must(store->GetContainer("default", "c1")), FullContainer("default", "c1", "one"));
   CHECK(Must(store->ListNamespaces()).size() == 1);
   RawDb raw(dir.db());
-  CHECK(raw.Query("PRAGMA user_version") == "1");
+  CHECK(raw.Query("PRAGMA user_version") == "2");
 }
 
 TEST_CASE("Open refuses a database written by a newer schema", "[metadata]") {
