@@ -27,7 +27,8 @@ constexpr std::chrono::seconds kShutdownLimit(10);
 
 constexpr char kUsage[] =
     "usage: berthd [--address PATH] [--root DIR] [--state DIR] [--shim PATH]\n"
-    "              [--runtime PATH] [--runc PATH] [--debug] [--version]\n";
+    "              [--runtime PATH] [--runc PATH] [--registry-auth FILE]\n"
+    "              [--insecure-registry HOST[:PORT]]... [--debug] [--version]\n";
 
 // The file called `name` beside this executable, else `name` (found on PATH).
 std::string Beside(const std::string& name) {
@@ -65,13 +66,25 @@ bool ParseFlags(int argc, char** argv, Config* c, bool* version) {
       continue;
     }
     if (arg == "help" || arg == "h") return false;
-    std::string* target = arg == "address"   ? &c->address
-                          : arg == "root"    ? &c->root
-                          : arg == "state"   ? &c->state
-                          : arg == "shim"    ? &c->shim_binary
-                          : arg == "runtime" ? &c->runtime_binary
-                          : arg == "runc"    ? &c->runc_binary
-                                             : nullptr;
+    if (arg == "insecure-registry") {
+      if (!has_value) {
+        if (i + 1 >= argc) {
+          std::fprintf(stderr, "berthd: flag --%s needs a value\n", arg.c_str());
+          return false;
+        }
+        value = argv[++i];
+      }
+      c->insecure_registries.push_back(value);
+      continue;
+    }
+    std::string* target = arg == "address"         ? &c->address
+                          : arg == "root"          ? &c->root
+                          : arg == "state"         ? &c->state
+                          : arg == "shim"          ? &c->shim_binary
+                          : arg == "runtime"       ? &c->runtime_binary
+                          : arg == "runc"          ? &c->runc_binary
+                          : arg == "registry-auth" ? &c->registry_auth
+                                                   : nullptr;
     if (target == nullptr) {
       std::fprintf(stderr, "berthd: unknown flag --%s\n", arg.c_str());
       return false;

@@ -34,6 +34,7 @@ int ImageCommand(const GlobalOptions& g, const Args& args);
 int LoadCommand(const GlobalOptions& g, const Args& args);
 int RmiCommand(const GlobalOptions& g, const Args& args);
 int TagCommand(const GlobalOptions& g, const Args& args);
+int PullCommand(const GlobalOptions& g, const Args& args);
 int SystemCommand(const GlobalOptions& g, const Args& args);
 
 // Shared by the subcommands.

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <optional>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -162,6 +163,40 @@ int Import(const GlobalOptions& g, const Args& args, const char* name) {
   return 0;
 }
 
+int Pull(const GlobalOptions& g, const Args& args) {
+  std::string platform;
+  bool quiet = false, keep = false;
+  FlagSet flags("pull", "pull [OPTIONS] NAME[:TAG|@DIGEST]");
+  flags.String({"platform"}, &platform, "os/arch[/variant] to take from a multi-platform image");
+  flags.Bool({"q", "quiet"}, &quiet, "Suppress the progress output");
+  flags.Bool({"keep-layer-blobs"}, &keep, "Keep the compressed layers beside the unpacked ones");
+  auto rest = flags.Parse(args);
+  if (!rest.ok()) return UsageError(flags, rest.status().message());
+  if (flags.help_requested()) return PrintHelp(flags);
+  if (rest->size() != 1) return UsageError(flags, "requires exactly 1 argument");
+  Client client(g);
+  grpc::ClientContext ctx;
+  client.Prepare(ctx, /*deadline=*/false);
+  v1::PullImageRequest req;
+  req.set_reference((*rest)[0]);
+  req.set_platform(platform);
+  req.set_keep_layer_blobs(keep);
+  auto stream = client.images().Pull(&ctx, req);
+  v1::PullImageResponse resp;
+  std::optional<v1::Image> image;
+  while (stream->Read(&resp)) {
+    if (!resp.progress().empty() && !quiet) std::fprintf(stderr, "%s\n", resp.progress().c_str());
+    if (resp.has_image()) image = resp.image();
+  }
+  if (absl::Status st = client.Check(stream->Finish()); !st.ok()) return Fail(st);
+  if (image) {
+    Print(absl::StrCat("Digest: ", image->digest(), "\n"));
+    auto [repo, tag] = RepoAndTag(image->name());
+    Print(absl::StrCat("Pulled: ", repo, tag.empty() ? "" : ":", tag, "\n"));
+  }
+  return 0;
+}
+
 int Inspect(const GlobalOptions& g, const Args& args) {
   FlagSet flags("image inspect", "image inspect IMAGE [IMAGE...]");
   auto refs = flags.Parse(args);
@@ -255,12 +290,14 @@ int ImagesCommand(const GlobalOptions& g, const Args& args) { return List(g, arg
 int LoadCommand(const GlobalOptions& g, const Args& args) { return Import(g, args, "load"); }
 int RmiCommand(const GlobalOptions& g, const Args& args) { return Remove(g, args, "rmi"); }
 int TagCommand(const GlobalOptions& g, const Args& args) { return Tag(g, args); }
+int PullCommand(const GlobalOptions& g, const Args& args) { return Pull(g, args); }
 
 int ImageCommand(const GlobalOptions& g, const Args& args) {
   static constexpr char kUsage[] =
       "Usage: berthctl image COMMAND\n\nCommands:\n  import      Import an image archive (OCI "
       "layout or docker save; FILE, DIR or STDIN)\n  inspect     Display detailed information on "
-      "one or more images\n  ls          List images\n  prune       Remove images no container "
+      "one or more images\n  ls          List images\n  pull        Pull an image from a "
+      "registry\n  prune       Remove images no container "
       "uses\n  rm          Remove one or more images\n  tag         Create a tag TARGET_IMAGE "
       "that refers to SOURCE_IMAGE\n";
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
@@ -275,6 +312,7 @@ int ImageCommand(const GlobalOptions& g, const Args& args) {
   if (sub == "rm" || sub == "remove") return Remove(g, rest, "image rm");
   if (sub == "prune") return Prune(g, rest);
   if (sub == "tag") return Tag(g, rest);
+  if (sub == "pull") return Pull(g, rest);
   std::fprintf(stderr, "berthctl: image: unknown command \"%s\"\n%s", sub.c_str(), kUsage);
   return kErrorExit;
 }

@@ -35,6 +35,7 @@ constexpr Command kCommands[] = {
     {"top", TopCommand, "Display the running processes of a container"},
     {"inspect", InspectCommand, "Return the container and task records as JSON"},
     {"events", EventsCommand, "Get events from berthd"},
+    {"pull", PullCommand, "Pull an image from a registry"},
     {"images", ImagesCommand, "List images"},
     {"image", ImageCommand, "Manage images (import, inspect, ls, prune, rm, tag)"},
     {"load", LoadCommand, "Load an image archive (OCI layout or docker save)"},

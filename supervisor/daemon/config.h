@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "absl/time/time.h"
 
@@ -18,6 +19,11 @@ struct Config {
   absl::Duration shim_timeout = absl::Seconds(10);
   absl::Duration recovery_timeout = absl::Seconds(2);  // per shim, all in parallel
   uint64_t max_events = 100000;                        // events kept in the log
+  // Pull: registry credentials in docker's config.json format (empty:
+  // $DOCKER_CONFIG/config.json or ~/.docker/config.json when there is one),
+  // and hosts reached over plain HTTP besides the loopback ones.
+  std::string registry_auth;
+  std::vector<std::string> insecure_registries;
 
   std::string database() const { return root + "/berthd.db"; }
   std::string containers_dir() const { return root + "/containers"; }

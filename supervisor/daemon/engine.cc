@@ -3,7 +3,9 @@
 #include "supervisor/daemon/engine.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 
 #include "absl/strings/match.h"
@@ -28,17 +30,35 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const Config& config) {
                          Store::Open(config.database(), config.max_events));
   BERTH_ASSIGN_OR_RETURN(std::unique_ptr<ContentStore> content, ContentStore::Open(config.root));
   BERTH_ASSIGN_OR_RETURN(LayerStore layers, LayerStore::Open(config.root));
+  registry::RegistryOptions registry_options;
+  registry_options.credentials_file = config.registry_auth;
+  if (registry_options.credentials_file.empty()) {
+    const char* docker_config = std::getenv("DOCKER_CONFIG");
+    const char* home = std::getenv("HOME");
+    std::string candidate = docker_config != nullptr ? absl::StrCat(docker_config, "/config.json")
+                            : home != nullptr        ? absl::StrCat(home, "/.docker/config.json")
+                                                     : "";
+    if (!candidate.empty() && ::access(candidate.c_str(), R_OK) == 0) {
+      registry_options.credentials_file = candidate;
+    }
+  }
+  registry_options.insecure_hosts = config.insecure_registries;
+  BERTH_ASSIGN_OR_RETURN(std::unique_ptr<registry::RegistryClient> registry,
+                         registry::RegistryClient::Create(registry_options));
   BERTH_ASSIGN_OR_RETURN(EventLoop loop, EventLoop::Create());
-  return std::unique_ptr<Engine>(
-      new Engine(config, std::move(store), std::move(loop), std::move(content), std::move(layers)));
+  return std::unique_ptr<Engine>(new Engine(config, std::move(store), std::move(loop),
+                                            std::move(content), std::move(layers),
+                                            std::move(registry)));
 }
 
 Engine::Engine(Config config, std::unique_ptr<Store> store, EventLoop loop,
-               std::unique_ptr<ContentStore> content, LayerStore layers)
+               std::unique_ptr<ContentStore> content, LayerStore layers,
+               std::unique_ptr<registry::RegistryClient> registry)
     : config_(std::move(config)),
       store_(std::move(store)),
       content_(std::move(content)),
       layers_(std::move(layers)),
+      registry_(std::move(registry)),
       loop_(std::make_unique<EventLoop>(std::move(loop))) {}
 
 Engine::~Engine() { Stop(); }
@@ -79,12 +99,14 @@ absl::Status Engine::Start() {
       log::Error(absl::StrCat("engine: ", st.message()));
   });
   recovered.get_future().wait();
-  loop_->Post([this] { SweepUnrecorded(); });
+  // Before the API serves: an import must not start while the sweep runs.
+  SweepUnrecorded();
   return absl::OkStatus();
 }
 
 void Engine::Stop() {
   if (!thread_.joinable()) return;
+  registry_->CancelAll();  // a pull in flight must not hold up shutdown
   loop_->Post([this] {
     hub_.CloseAll();
     for (auto& [key, c] : containers_) {

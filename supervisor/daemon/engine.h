@@ -29,6 +29,7 @@
 #include "supervisor/images/importer.h"
 #include "supervisor/images/layer_store.h"
 #include "supervisor/metadata/store.h"
+#include "supervisor/registry/registry_client.h"
 #include "supervisor/shims/event_sink.h"
 #include "supervisor/shims/shim_command.h"
 
@@ -189,6 +190,8 @@ class Engine {
   // id (config digest) or a unique prefix of one.
   void ImportImage(const std::string& ns, std::string path, ImportOptions options,
                    Done<std::vector<ImageView>> done);
+  void PullImage(const std::string& ns, std::string reference, ImportOptions options,
+                 Done<std::vector<ImageView>> done);
   absl::StatusOr<ImageView> GetImage(const std::string& ns, const std::string& ref);
   absl::StatusOr<std::vector<ImageView>> ListImages(const std::string& ns);
   void DeleteImage(const std::string& ns, const std::string& ref, bool force,
@@ -239,7 +242,8 @@ class Engine {
   };
 
   Engine(Config config, std::unique_ptr<Store> store, EventLoop loop,
-         std::unique_ptr<ContentStore> content, LayerStore layers);
+         std::unique_ptr<ContentStore> content, LayerStore layers,
+         std::unique_ptr<registry::RegistryClient> registry);
 
   static std::string Key(const std::string& ns, const std::string& id) { return ns + "/" + id; }
   absl::StatusOr<Container*> Find(const std::string& ns, const std::string& ref);
@@ -298,11 +302,15 @@ class Engine {
   // Images.
   absl::StatusOr<ImageView> ImageViewOf(const ImageRecord& r);
   absl::StatusOr<ImageRecord> FindImage(const std::string& ns, const std::string& ref);
+  // Records what an import or pull brought (one transaction, with events).
+  void RecordImages(const std::string& ns, absl::StatusOr<ImportResult> result,
+                    Done<std::vector<ImageView>> done);
   // Collects garbage in the database and removes it from disk (after the
   // commit, on a worker); `done` gets the bytes reclaimed.
   void CollectGarbage(std::function<void(uint64_t)> done);
   // Removes blobs and layer directories the database does not record
-  // (what a crash between writing them and recording them left).
+  // (what a crash between writing them and recording them left). From
+  // Start(), off the engine's thread, before anything can import.
   void SweepUnrecorded();
 
   // Recovery (engine.recovery.cc).
@@ -321,7 +329,7 @@ class Engine {
   std::unique_ptr<Store> store_;
   std::unique_ptr<ContentStore> content_;
   std::optional<LayerStore> layers_;
-  int imports_running_ = 0;  // no sweep of unrecorded files while one writes
+  std::unique_ptr<registry::RegistryClient> registry_;  // shared by every pull (thread-safe)
   std::unique_ptr<EventLoop> loop_;
   std::unique_ptr<EventSink> sink_;
   std::thread thread_;

@@ -8,12 +8,13 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "lib/errors.h"
 #include "lib/log.h"
 #include "supervisor/daemon/engine.h"
 #include "supervisor/images/reference.h"
+#include "supervisor/registry/puller.h"
 
 namespace berth::supervisor {
 namespace {
@@ -112,75 +113,90 @@ absl::StatusOr<std::vector<std::string>> Engine::LayerDirs(const std::string& ma
 
 void Engine::ImportImage(const std::string& ns, std::string path, ImportOptions options,
                          Done<std::vector<ImageView>> done) {
-  ++imports_running_;
   const ContentStore* content = content_.get();
   const LayerStore* layers = &*layers_;
   Offload<absl::StatusOr<ImportResult>>(
       [path, options, content, layers] { return ImportArchive(path, options, *content, *layers); },
       [this, ns, done](absl::StatusOr<ImportResult> result) {
-        --imports_running_;
-        if (!result.ok()) return done(result.status());
-        std::vector<EventRecord> events;
-        std::vector<std::string> names;
-        absl::Status st = Commit(
-            [&]() -> absl::Status {
-              for (const ImageRecordDraft& img : result->images) {
-                for (const LayerInfo& l : img.layers) {
-                  // A removal that ran while this import worked took it.
-                  if (!layers_->Has(l.chain_id)) {
-                    return absl::UnavailableError(absl::StrCat(
-                        "layer ", l.chain_id, " was removed during the import: import again"));
-                  }
-                }
-                BERTH_RETURN_IF_ERROR(
-                    store_->PutBlob({img.manifest_digest, img.manifest_size, img.media_type}));
-                BERTH_RETURN_IF_ERROR(store_->PutBlob(
-                    {img.config_digest, img.config_size, std::string(media::kOciConfig)}));
-                ManifestRecord m;
-                m.digest = img.manifest_digest;
-                m.media_type = img.media_type;
-                m.config_digest = img.config_digest;
-                m.platform = img.platform.String();
-                m.created_at = absl::Now();
-                for (size_t i = 0; i < img.layers.size(); ++i) {
-                  LayerRecord l{img.layers[i].chain_id, img.layers[i].diff_id, img.layers[i].size,
-                                ""};
-                  if (i < img.layer_blobs.size()) {
-                    l.blob_digest = img.layer_blobs[i];
-                    auto size = content_->Size(l.blob_digest);
-                    BERTH_RETURN_IF_ERROR(store_->PutBlob(
-                        {l.blob_digest, size.ok() ? *size : 0, "application/octet-stream"}));
-                  }
-                  m.layers.push_back(std::move(l));
-                }
-                BERTH_RETURN_IF_ERROR(store_->PutManifest(m));
-                ImageRecord r;
-                r.ns = ns;
-                r.name = img.name;
-                r.manifest_digest = img.manifest_digest;
-                r.created_at = r.updated_at = absl::Now();
-                BERTH_ASSIGN_OR_RETURN(std::optional<std::string> previous, store_->PutImage(r));
-                // Stored in this transaction, published once it commits.
-                EventRecord e =
-                    NewEvent(ns, previous ? "/images/update" : "/images/create", img.name);
-                BERTH_RETURN_IF_ERROR(store_->AppendEvent(e).status());
-                events.push_back(std::move(e));
-                names.push_back(img.name);
-              }
-              return absl::OkStatus();
-            },
-            {});
-        if (!st.ok()) return done(st);
-        for (const EventRecord& e : events) hub_.Publish(e);
-        std::vector<ImageView> views;
-        for (const std::string& name : names) {
-          absl::StatusOr<ImageView> v = GetImage(ns, name);
-          if (!v.ok()) return done(v.status());
-          views.push_back(*std::move(v));
-        }
-        // A name moved to a new manifest may leave the old one unused.
-        CollectGarbage([done, views](uint64_t) { done(views); });
+        RecordImages(ns, std::move(result), done);
       });
+}
+
+void Engine::PullImage(const std::string& ns, std::string reference, ImportOptions options,
+                       Done<std::vector<ImageView>> done) {
+  const ContentStore* content = content_.get();
+  const LayerStore* layers = &*layers_;
+  registry::RegistryClient* client = registry_.get();
+  Offload<absl::StatusOr<ImportResult>>(
+      [reference, options, content, layers, client] {
+        return registry::PullImage(*client, reference, options, *content, *layers);
+      },
+      [this, ns, done](absl::StatusOr<ImportResult> result) {
+        RecordImages(ns, std::move(result), done);
+      });
+}
+
+void Engine::RecordImages(const std::string& ns, absl::StatusOr<ImportResult> result,
+                          Done<std::vector<ImageView>> done) {
+  if (!result.ok()) return done(result.status());
+  std::vector<EventRecord> events;
+  std::vector<std::string> names;
+  absl::Status st = Commit(
+      [&]() -> absl::Status {
+        for (const ImageRecordDraft& img : result->images) {
+          for (const LayerInfo& l : img.layers) {
+            // A removal that ran while this import worked took it.
+            if (!layers_->Has(l.chain_id)) {
+              return absl::UnavailableError(absl::StrCat(
+                  "layer ", l.chain_id, " was removed during the import: import again"));
+            }
+          }
+          BERTH_RETURN_IF_ERROR(
+              store_->PutBlob({img.manifest_digest, img.manifest_size, img.media_type}));
+          BERTH_RETURN_IF_ERROR(store_->PutBlob(
+              {img.config_digest, img.config_size, std::string(media::kOciConfig)}));
+          ManifestRecord m;
+          m.digest = img.manifest_digest;
+          m.media_type = img.media_type;
+          m.config_digest = img.config_digest;
+          m.platform = img.platform.String();
+          m.created_at = absl::Now();
+          for (size_t i = 0; i < img.layers.size(); ++i) {
+            LayerRecord l{img.layers[i].chain_id, img.layers[i].diff_id, img.layers[i].size, ""};
+            if (i < img.layer_blobs.size()) {
+              l.blob_digest = img.layer_blobs[i];
+              auto size = content_->Size(l.blob_digest);
+              BERTH_RETURN_IF_ERROR(store_->PutBlob(
+                  {l.blob_digest, size.ok() ? *size : 0, "application/octet-stream"}));
+            }
+            m.layers.push_back(std::move(l));
+          }
+          BERTH_RETURN_IF_ERROR(store_->PutManifest(m));
+          ImageRecord r;
+          r.ns = ns;
+          r.name = img.name;
+          r.manifest_digest = img.manifest_digest;
+          r.created_at = r.updated_at = absl::Now();
+          BERTH_ASSIGN_OR_RETURN(std::optional<std::string> previous, store_->PutImage(r));
+          // Stored in this transaction, published once it commits.
+          EventRecord e = NewEvent(ns, previous ? "/images/update" : "/images/create", img.name);
+          BERTH_RETURN_IF_ERROR(store_->AppendEvent(e).status());
+          events.push_back(std::move(e));
+          names.push_back(img.name);
+        }
+        return absl::OkStatus();
+      },
+      {});
+  if (!st.ok()) return done(st);
+  for (const EventRecord& e : events) hub_.Publish(e);
+  std::vector<ImageView> views;
+  for (const std::string& name : names) {
+    absl::StatusOr<ImageView> v = GetImage(ns, name);
+    if (!v.ok()) return done(v.status());
+    views.push_back(*std::move(v));
+  }
+  // A name moved to a new manifest may leave the old one unused.
+  CollectGarbage([done, views](uint64_t) { done(views); });
 }
 
 absl::StatusOr<ImageView> Engine::TagImage(const std::string& ns, const std::string& source,
@@ -275,37 +291,36 @@ void Engine::CollectGarbage(std::function<void(uint64_t)> done) {
 }
 
 void Engine::SweepUnrecorded() {
-  if (imports_running_ > 0) return;
-  absl::StatusOr<std::vector<std::string>> blobs = store_->AllBlobs();
-  absl::StatusOr<std::vector<std::string>> chains = store_->AllLayers();
-  if (!blobs.ok() || !chains.ok()) return;
-  std::set<std::string> keep_blobs(blobs->begin(), blobs->end());
-  std::set<std::string> keep_dirs;
-  for (const std::string& c : *chains) keep_dirs.insert(fs::path(layers_->Dir(c)).filename());
-  const ContentStore* content = content_.get();
-  const LayerStore* layers = &*layers_;
-  ++imports_running_;  // the sweep itself must not race an import either
-  Offload<int>(
-      [content, layers, keep_blobs, keep_dirs] {
-        content->SweepIngest();
-        layers->SweepTemporary();
-        int removed = 0;
-        for (const std::string& d : content->List()) {
-          if (!keep_blobs.contains(d)) removed += content->Remove(d).ok();
-        }
-        for (const std::string& dir : layers->ListDirs()) {
-          if (keep_dirs.contains(dir)) continue;
-          std::error_code ec;
-          fs::remove_all(absl::StrCat(layers->dir(), "/", dir), ec);
-          ++removed;
-        }
-        return removed;
-      },
-      [this](int removed) {
-        --imports_running_;
-        if (removed > 0)
-          log::Info(absl::StrCat("removed ", removed, " unrecorded blobs and layers"));
+  // What the database records, read on the engine's thread; the files are
+  // removed here, on the caller's (berthd's start, before the API serves).
+  auto recorded = Sync<absl::StatusOr<std::pair<std::set<std::string>, std::set<std::string>>>>(
+      [this](auto reply) {
+        absl::StatusOr<std::vector<std::string>> blobs = store_->AllBlobs();
+        absl::StatusOr<std::vector<std::string>> chains = store_->AllLayers();
+        if (!blobs.ok()) return reply(blobs.status());
+        if (!chains.ok()) return reply(chains.status());
+        std::set<std::string> dirs;
+        for (const std::string& c : *chains) dirs.insert(fs::path(layers_->Dir(c)).filename());
+        reply(std::make_pair(std::set<std::string>(blobs->begin(), blobs->end()), dirs));
       });
+  if (!recorded.ok()) {
+    log::Warn(absl::StrCat("sweep of unrecorded images: ", recorded.status().message()));
+    return;
+  }
+  const auto& [keep_blobs, keep_dirs] = *recorded;
+  content_->SweepIngest();
+  layers_->SweepTemporary();
+  int removed = 0;
+  for (const std::string& d : content_->List()) {
+    if (!keep_blobs.contains(d)) removed += content_->Remove(d).ok();
+  }
+  for (const std::string& dir : layers_->ListDirs()) {
+    if (keep_dirs.contains(dir)) continue;
+    std::error_code ec;
+    fs::remove_all(absl::StrCat(layers_->dir(), "/", dir), ec);
+    ++removed;
+  }
+  if (removed > 0) log::Info(absl::StrCat("removed ", removed, " unrecorded blobs and layers"));
 }
 
 void Engine::DiskUsage(Done<ImageDiskUsage> done) {

@@ -46,23 +46,9 @@ std::string CleanPath(absl::string_view p) {
 
 std::string Megabytes(uint64_t n) { return absl::StrFormat("%.1f MB", n / 1e6); }
 
-// Where an archive's files come from: its small documents by name, and its
-// blobs by path, landed (verified) in the content store.
-class Source {
- public:
-  virtual ~Source() = default;
-  // NOT_FOUND when the archive has no such document.
-  virtual absl::StatusOr<std::string> Doc(const std::string& name) = 0;
-  // The file at `path` in the content store; `digest` (when known) checked.
-  virtual absl::StatusOr<std::string> Blob(const std::string& path,
-                                           std::optional<std::string> digest) = 0;
-  // Digests this import added to the store (not there before).
-  std::set<std::string> added;
-};
-
 // A tar (or compressed tar) read in one pass: every file is streamed into
 // the content store as it comes (their order in the archive is arbitrary).
-class TarSource : public Source {
+class TarSource : public ImageSource {
  public:
   static absl::StatusOr<std::unique_ptr<TarSource>> Read(const std::string& path,
                                                          const ContentStore& content) {
@@ -117,8 +103,7 @@ class TarSource : public Source {
   }
 
   void RemoveAdded(const ContentStore& content) {
-    for (const std::string& d : added) (void)content.Remove(d);
-    added.clear();
+    for (const std::string& d : TakeAdded()) (void)content.Remove(d);
   }
 
  private:
@@ -151,7 +136,7 @@ class TarSource : public Source {
       BERTH_RETURN_IF_ERROR(w->Write(absl::string_view(static_cast<const char*>(buf), size)));
     }
     BERTH_ASSIGN_OR_RETURN(std::string digest, w->Commit());
-    if (!w->existed()) added.insert(digest);
+    if (!w->existed()) NoteAdded(digest);
     blobs_[name] = digest;
     return absl::OkStatus();
   }
@@ -161,7 +146,7 @@ class TarSource : public Source {
 };
 
 // A directory: files are read (inside it: openat2 RESOLVE_IN_ROOT) when asked.
-class DirSource : public Source {
+class DirSource : public ImageSource {
  public:
   explicit DirSource(UniqueFd dir, std::string path, const ContentStore& content)
       : dir_(std::move(dir)), path_(std::move(path)), content_(content) {}
@@ -197,7 +182,7 @@ class DirSource : public Source {
       return absl::Status(committed.status().code(),
                           absl::StrCat(path_, "/", path, ": ", committed.status().message()));
     }
-    if (!w->existed()) added.insert(*committed);
+    if (!w->existed()) NoteAdded(*committed);
     return *committed;
   }
 
@@ -217,11 +202,6 @@ class DirSource : public Source {
   UniqueFd dir_;
   std::string path_;
   const ContentStore& content_;
-};
-
-struct Wanted {
-  std::string name;  // as the archive (or the options) gives it, normalised
-  std::string manifest_digest;
 };
 
 // The archive's name for an image, made a full reference; `tag_only` names
@@ -258,14 +238,18 @@ std::string BlobPath(const std::string& digest) {
 // A blob a document names: in the store already (a docker save archive's
 // files are stored under their own digests), else the layout's
 // blobs/sha256/<hex>.
-absl::Status EnsureBlob(Source& src, const ContentStore& content, const std::string& digest) {
+}  // namespace
+
+absl::Status EnsureBlob(ImageSource& src, const ContentStore& content, const std::string& digest) {
   if (content.Has(digest)) return absl::OkStatus();
   return src.Blob(BlobPath(digest), digest).status();
 }
 
+namespace {
+
 // An index entry down to one manifest (nested indexes by platform).
-absl::StatusOr<Descriptor> ResolveToManifest(Source& src, const ContentStore& content, Descriptor d,
-                                             const Platform& platform) {
+absl::StatusOr<Descriptor> ResolveToManifest(ImageSource& src, const ContentStore& content,
+                                             Descriptor d, const Platform& platform) {
   for (int depth = 0; depth < 8; ++depth) {
     BERTH_RETURN_IF_ERROR(EnsureBlob(src, content, d.digest));
     std::string media_type = d.media_type;
@@ -285,8 +269,9 @@ absl::StatusOr<Descriptor> ResolveToManifest(Source& src, const ContentStore& co
   return absl::InvalidArgumentError("indexes nested more than 8 deep");
 }
 
-absl::StatusOr<std::vector<Wanted>> FromIndex(Source& src, const ContentStore& content,
-                                              const std::string& text, const ImportOptions& o) {
+absl::StatusOr<std::vector<ImageToImport>> FromIndex(ImageSource& src, const ContentStore& content,
+                                                     const std::string& text,
+                                                     const ImportOptions& o) {
   BERTH_ASSIGN_OR_RETURN(Index index, ParseIndex(text, "index.json"));
   // Entries grouped by name; several under one name are platforms of it.
   std::map<std::string, Index> by_name;
@@ -301,7 +286,7 @@ absl::StatusOr<std::vector<Wanted>> FromIndex(Source& src, const ContentStore& c
     BERTH_ASSIGN_OR_RETURN(std::string name, ImageName(given, o));
     by_name[name].manifests.push_back(d);
   }
-  std::vector<Wanted> out;
+  std::vector<ImageToImport> out;
   for (auto& [name, group] : by_name) {
     Descriptor d = group.manifests[0];
     if (group.manifests.size() > 1) {
@@ -329,13 +314,14 @@ absl::StatusOr<std::string> LayerMediaTypeByContent(const ContentStore& content,
 }
 
 // docker save's manifest.json: [{"Config": "x.json", "RepoTags": [...], "Layers": [...]}].
-absl::StatusOr<std::vector<Wanted>> FromDockerManifest(Source& src, const ContentStore& content,
-                                                       const std::string& text,
-                                                       const ImportOptions& o) {
+absl::StatusOr<std::vector<ImageToImport>> FromDockerManifest(ImageSource& src,
+                                                              const ContentStore& content,
+                                                              const std::string& text,
+                                                              const ImportOptions& o) {
   BERTH_ASSIGN_OR_RETURN(auto doc, json::Document::Parse(text, "manifest.json"));
   json::Value root = doc->root();
   if (!root.is_array()) return root.Error("manifest.json: must be an array");
-  std::vector<Wanted> out;
+  std::vector<ImageToImport> out;
   for (const json::Value& entry : root.Elements()) {
     BERTH_ASSIGN_OR_RETURN(std::string config_path, entry.Get("Config").AsString());
     BERTH_ASSIGN_OR_RETURN(std::string config_digest, src.Blob(config_path, std::nullopt));
@@ -374,9 +360,9 @@ struct LayerJob {
   std::string diff_id, chain_id;
 };
 
-absl::Status UnpackAll(const std::vector<LayerJob>& jobs, const ContentStore& content,
-                       const LayerStore& layers, const ImportOptions& o,
-                       std::map<std::string, LayerInfo>* done) {
+absl::Status UnpackAll(ImageSource& src, const std::vector<LayerJob>& jobs,
+                       const ContentStore& content, const LayerStore& layers,
+                       const ImportOptions& o, std::map<std::string, LayerInfo>* done) {
   // Independent layers unpack at once, a few at a time.
   size_t parallel = std::max(2u, std::thread::hardware_concurrency());
   std::vector<std::pair<const LayerJob*, std::future<absl::StatusOr<LayerInfo>>>> running;
@@ -399,35 +385,45 @@ absl::Status UnpackAll(const std::vector<LayerJob>& jobs, const ContentStore& co
       o.progress(
           absl::StrCat("unpacking layer ", job.blob.digest, " (", Megabytes(job.blob.size), ")"));
     running.emplace_back(
-        &job,
-        std::async(std::launch::async, [&content, &layers, &job]() -> absl::StatusOr<LayerInfo> {
-          BERTH_ASSIGN_OR_RETURN(Compression c, LayerCompression(job.blob.media_type));
-          BERTH_ASSIGN_OR_RETURN(UniqueFd fd, content.OpenBlob(job.blob.digest));
-          return layers.Unpack(fd.get(), c, job.diff_id, job.chain_id,
-                               absl::StrCat("layer ", job.blob.digest));
-        }));
+        &job, std::async(std::launch::async,
+                         [&src, &content, &layers, &job]() -> absl::StatusOr<LayerInfo> {
+                           // Fetched (a pull) or found (an archive) here, so that layers
+                           // download and unpack at once.
+                           BERTH_RETURN_IF_ERROR(EnsureBlob(src, content, job.blob.digest));
+                           BERTH_ASSIGN_OR_RETURN(Compression c,
+                                                  LayerCompression(job.blob.media_type));
+                           BERTH_ASSIGN_OR_RETURN(UniqueFd fd, content.OpenBlob(job.blob.digest));
+                           return layers.Unpack(fd.get(), c, job.diff_id, job.chain_id,
+                                                absl::StrCat("layer ", job.blob.digest));
+                         }));
     collect(parallel - 1);
   }
   collect(0);
   return first_error;
 }
 
-absl::StatusOr<ImportResult> Import(Source& src, const ContentStore& content,
-                                    const LayerStore& layers, const ImportOptions& o,
-                                    std::vector<std::string>* unpacked_now) {
-  std::vector<Wanted> wanted;
-  if (auto index = src.Doc("index.json"); index.ok()) {
-    BERTH_ASSIGN_OR_RETURN(wanted, FromIndex(src, content, *index, o));
-  } else if (auto manifest = src.Doc("manifest.json"); manifest.ok()) {
-    BERTH_ASSIGN_OR_RETURN(wanted, FromDockerManifest(src, content, *manifest, o));
-  } else {
-    return absl::InvalidArgumentError(
-        "not an image archive: it has neither index.json (an OCI image layout) nor manifest.json "
-        "(docker save)");
+absl::StatusOr<std::vector<ImageToImport>> ArchiveImages(ImageSource& src,
+                                                         const ContentStore& content,
+                                                         const ImportOptions& o) {
+  if (auto index = src.Doc("index.json"); index.ok()) return FromIndex(src, content, *index, o);
+  if (auto manifest = src.Doc("manifest.json"); manifest.ok()) {
+    return FromDockerManifest(src, content, *manifest, o);
   }
+  return absl::InvalidArgumentError(
+      "not an image archive: it has neither index.json (an OCI image layout) nor manifest.json "
+      "(docker save)");
+}
+
+}  // namespace
+
+absl::StatusOr<ImportResult> ImportManifests(ImageSource& src,
+                                             const std::vector<ImageToImport>& wanted,
+                                             const ImportOptions& o, const ContentStore& content,
+                                             const LayerStore& layers,
+                                             std::vector<std::string>* unpacked_now) {
   ImportResult result;
   std::vector<LayerJob> jobs;
-  for (const Wanted& w : wanted) {
+  for (const ImageToImport& w : wanted) {
     std::string what = absl::StrCat("manifest ", w.manifest_digest);
     BERTH_ASSIGN_OR_RETURN(std::string mtext, content.Read(w.manifest_digest, kMaxDocument));
     BERTH_ASSIGN_OR_RETURN(Manifest m, ParseManifest(mtext, what));
@@ -453,16 +449,14 @@ absl::StatusOr<ImportResult> Import(Source& src, const ContentStore& content,
     for (size_t i = 0; i < m.layers.size(); ++i) {
       BERTH_RETURN_IF_ERROR(LayerCompression(m.layers[i].media_type).status());
       img.layers.push_back({chain[i], config.diff_ids[i], 0});
-      if (layers.Has(chain[i])) continue;
-      // Only layers that must be unpacked need their blob.
-      BERTH_RETURN_IF_ERROR(EnsureBlob(src, content, m.layers[i].digest));
+      if (layers.Has(chain[i])) continue;  // only layers to unpack need their blob
       jobs.push_back({m.layers[i], config.diff_ids[i], chain[i]});
       if (o.keep_layer_blobs) img.layer_blobs.push_back(m.layers[i].digest);
     }
     result.images.push_back(std::move(img));
   }
   std::map<std::string, LayerInfo> unpacked;
-  absl::Status st = UnpackAll(jobs, content, layers, o, &unpacked);
+  absl::Status st = UnpackAll(src, jobs, content, layers, o, &unpacked);
   for (const auto& [chain_id, info] : unpacked) {
     unpacked_now->push_back(chain_id);
     result.bytes_unpacked += info.size;
@@ -475,19 +469,17 @@ absl::StatusOr<ImportResult> Import(Source& src, const ContentStore& content,
   }
   if (!o.keep_layer_blobs) {
     for (const LayerJob& j : jobs) {
-      if (src.added.erase(j.blob.digest) > 0) (void)content.Remove(j.blob.digest);
+      if (src.ForgetAdded(j.blob.digest)) (void)content.Remove(j.blob.digest);
     }
   }
   return result;
 }
 
-}  // namespace
-
 absl::StatusOr<ImportResult> ImportArchive(const std::string& path, const ImportOptions& options,
                                            const ContentStore& content, const LayerStore& layers) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return ErrnoError(absl::StrCat("import ", path));
-  std::unique_ptr<Source> src;
+  std::unique_ptr<ImageSource> src;
   if (S_ISDIR(st.st_mode)) {
     UniqueFd dir(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!dir) return ErrnoError(absl::StrCat("open ", path));
@@ -497,10 +489,13 @@ absl::StatusOr<ImportResult> ImportArchive(const std::string& path, const Import
     BERTH_ASSIGN_OR_RETURN(src, TarSource::Read(path, content));
   }
   std::vector<std::string> unpacked_now;
-  absl::StatusOr<ImportResult> r = Import(*src, content, layers, options, &unpacked_now);
+  absl::StatusOr<std::vector<ImageToImport>> wanted = ArchiveImages(*src, content, options);
+  absl::StatusOr<ImportResult> r =
+      wanted.ok() ? ImportManifests(*src, *wanted, options, content, layers, &unpacked_now)
+                  : absl::StatusOr<ImportResult>(wanted.status());
   if (!r.ok()) {
     // Nothing of a failed import stays: what it added is not recorded anywhere.
-    for (const std::string& d : src->added) (void)content.Remove(d);
+    for (const std::string& d : src->TakeAdded()) (void)content.Remove(d);
     for (const std::string& c : unpacked_now) (void)layers.Remove(c);
     return absl::Status(r.status().code(),
                         absl::StrCat("import ", path, ": ", r.status().message()));

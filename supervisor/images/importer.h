@@ -8,7 +8,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <mutex>
+#include <optional>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -43,6 +47,58 @@ struct ImportResult {
   // Blobs this import wrote that no image references (removed again).
   uint64_t bytes_unpacked = 0;
 };
+
+// Where an image's files come from: an archive's small documents by name,
+// and blobs by path ("blobs/sha256/<hex>" for what a document names by
+// digest), landed verified in the content store. Blob() may be called from
+// several threads at once.
+class ImageSource {
+ public:
+  virtual ~ImageSource() = default;
+  // NOT_FOUND when the source has no such document.
+  virtual absl::StatusOr<std::string> Doc(const std::string& name) = 0;
+  // The file at `path` in the content store; `digest` (when known) checked.
+  virtual absl::StatusOr<std::string> Blob(const std::string& path,
+                                           std::optional<std::string> digest) = 0;
+
+  // Digests this import added to the store (not there before): removed if
+  // it fails, layer blobs dropped after their unpack.
+  void NoteAdded(const std::string& digest) {
+    std::lock_guard<std::mutex> l(mu_);
+    added_.insert(digest);
+  }
+  bool ForgetAdded(const std::string& digest) {
+    std::lock_guard<std::mutex> l(mu_);
+    return added_.erase(digest) > 0;
+  }
+  std::set<std::string> TakeAdded() {
+    std::lock_guard<std::mutex> l(mu_);
+    return std::exchange(added_, {});
+  }
+
+ private:
+  std::mutex mu_;
+  std::set<std::string> added_;
+};
+
+// An image a source holds: its name and its manifest (in the store).
+struct ImageToImport {
+  std::string name;  // normalised reference
+  std::string manifest_digest;
+};
+
+// `digest` in the store: there already, or from src at blobs/sha256/<hex>.
+absl::Status EnsureBlob(ImageSource& src, const ContentStore& content, const std::string& digest);
+
+// The images `wanted` (manifests in the store) with their configs and
+// layers: layers not unpacked yet are fetched from `src` and unpacked, a few
+// at once. `unpacked_now` gets the chain ids it unpacked (to remove again if
+// the caller fails).
+absl::StatusOr<ImportResult> ImportManifests(ImageSource& src,
+                                             const std::vector<ImageToImport>& wanted,
+                                             const ImportOptions& options,
+                                             const ContentStore& content, const LayerStore& layers,
+                                             std::vector<std::string>* unpacked_now);
 
 // `path`: a directory (OCI layout or an unpacked docker save) or an archive
 // file (tar, optionally gzip/zstd-compressed).

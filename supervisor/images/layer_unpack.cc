@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <memory>
@@ -55,6 +56,16 @@ class LayerStream {
                                : compression_ == Compression::kGzip ? Inflate()
                                                                     : Unzstd();
     if (!n.ok()) return n.status();
+    if (*n == 0 && !padded_) {
+      // Some tools (umoci 0.4's insert) end a layer right after the last
+      // file's data, without the padding to 512 bytes and the two zero
+      // blocks; Go's tar reader takes that, so do we. The zeros are not part
+      // of the layer (not hashed): a real truncation still fails the diff id.
+      padded_ = true;
+      size_t pad = (512 - total_ % 512) % 512 + 1024;
+      std::fill_n(out_.begin(), pad, '\0');
+      return absl::string_view(out_.data(), pad);
+    }
     absl::string_view block(out_.data(), *n);
     hash_.Update(block);
     total_ += *n;
@@ -82,20 +93,26 @@ class LayerStream {
     if (n < 0) return ErrnoError("read layer blob");
     return static_cast<size_t>(n);
   }
+  // Inflates into out_. The inflater may hold output back when out_ fills
+  // up, so it is called again before more input is read.
   absl::StatusOr<size_t> Inflate() {
-    size_t produced = 0;
-    while (produced == 0) {
-      BERTH_ASSIGN_OR_RETURN(bool more, Fill());
-      if (!more) {
-        if (gz_.block_state != ISAL_BLOCK_FINISH && started_) {
-          return absl::DataLossError("layer blob: the gzip stream is truncated");
+    for (;;) {
+      bool finished = gz_.block_state == ISAL_BLOCK_FINISH;
+      if (!output_full_ && (finished || in_pos_ == in_len_)) {
+        if (in_pos_ == in_len_) {
+          BERTH_ASSIGN_OR_RETURN(bool more, Fill());
+          if (!more) {
+            if (started_ && !finished) {
+              return absl::DataLossError("layer blob: the gzip stream is truncated");
+            }
+            return size_t{0};
+          }
         }
-        return size_t{0};
-      }
-      if (gz_.block_state == ISAL_BLOCK_FINISH) {
-        // Another gzip member follows (concatenated streams are valid gzip).
-        isal_inflate_reset(&gz_);
-        gz_.crc_flag = ISAL_GZIP;
+        if (finished) {
+          // Another gzip member follows (concatenated streams are valid gzip).
+          isal_inflate_reset(&gz_);
+          gz_.crc_flag = ISAL_GZIP;
+        }
       }
       started_ = true;
       gz_.next_in = reinterpret_cast<uint8_t*>(in_.data() + in_pos_);
@@ -108,17 +125,19 @@ class LayerStream {
             absl::StrCat("layer blob: not valid gzip (igzip error ", rc, ")"));
       }
       in_pos_ = in_len_ - gz_.avail_in;
-      produced = out_.size() - gz_.avail_out;
+      output_full_ = gz_.avail_out == 0;
+      size_t produced = out_.size() - gz_.avail_out;
+      if (produced > 0) return produced;
     }
-    return produced;
   }
   absl::StatusOr<size_t> Unzstd() {
-    size_t produced = 0;
-    while (produced == 0) {
-      BERTH_ASSIGN_OR_RETURN(bool more, Fill());
-      if (!more) {
-        if (zstd_pending_) return absl::DataLossError("layer blob: the zstd stream is truncated");
-        return size_t{0};
+    for (;;) {
+      if (!output_full_ && in_pos_ == in_len_) {
+        BERTH_ASSIGN_OR_RETURN(bool more, Fill());
+        if (!more) {
+          if (zstd_pending_) return absl::DataLossError("layer blob: the zstd stream is truncated");
+          return size_t{0};
+        }
       }
       ZSTD_inBuffer in = {in_.data() + in_pos_, in_len_ - in_pos_, 0};
       ZSTD_outBuffer out = {out_.data(), out_.size(), 0};
@@ -129,9 +148,9 @@ class LayerStream {
       }
       zstd_pending_ = rc != 0;
       in_pos_ += in.pos;
-      produced = out.pos;
+      output_full_ = out.pos == out.size;
+      if (out.pos > 0) return out.pos;
     }
-    return produced;
   }
 
   int fd_;
@@ -142,6 +161,8 @@ class LayerStream {
   bool started_ = false;
   ZSTD_DStream* zstd_ = nullptr;
   bool zstd_pending_ = false;
+  bool output_full_ = false;  // the last call filled out_: it may hold more
+  bool padded_ = false;
   Sha256 hash_;
   uint64_t total_ = 0;
 };

@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <memory>
 #include <mutex>
+#include <type_traits>
 
 #include "absl/strings/str_cat.h"
 #include "berth/v1/images.grpc.pb.h"
@@ -64,6 +66,32 @@ absl::StatusOr<std::string> ReceiveArchive(
   return path;
 }
 
+// Progress lines from the import's worker threads to the call's stream; the
+// worker may outlive a call whose client went away, so the stream is only
+// used while the call is open.
+template <typename Stream, typename Response>
+class ProgressSink {
+ public:
+  explicit ProgressSink(Stream* stream) : stream_(stream) {}
+  void Line(const std::string& line) {
+    Response r;
+    r.set_progress(line);
+    Write(r);
+  }
+  void Write(const Response& r) {
+    std::lock_guard<std::mutex> l(mu_);
+    if (stream_ != nullptr) stream_->Write(r);
+  }
+  void Close() {
+    std::lock_guard<std::mutex> l(mu_);
+    stream_ = nullptr;
+  }
+
+ private:
+  std::mutex mu_;
+  Stream* stream_;
+};
+
 class ImagesService final : public v1::Images::Service {
  public:
   explicit ImagesService(Engine* engine) : engine_(engine) {}
@@ -86,13 +114,9 @@ class ImagesService final : public v1::Images::Service {
     if (!options.name.empty()) {
       if (absl::Status st = ParseReference(options.name).status(); !st.ok()) return ToGrpc(st);
     }
-    std::mutex write_lock;
-    options.progress = [&](const std::string& line) {
-      v1::ImportImageResponse r;
-      r.set_progress(line);
-      std::lock_guard<std::mutex> l(write_lock);
-      stream->Write(r);
-    };
+    using Sink = ProgressSink<std::remove_pointer_t<decltype(stream)>, v1::ImportImageResponse>;
+    auto sink = std::make_shared<Sink>(stream);
+    options.progress = [sink](const std::string& line) { sink->Line(line); };
     std::string path = first.path();
     bool uploaded = path.empty();
     if (uploaded) {
@@ -103,21 +127,44 @@ class ImagesService final : public v1::Images::Service {
       return ToGrpc(
           absl::InvalidArgumentError(absl::StrCat("path: \"", path, "\" is not absolute")));
     }
-    auto result = AwaitOrCancel(
-        ctx, engine_->Later<absl::StatusOr<std::vector<ImageView>>>(
-                 [&, path](auto reply) { engine_->ImportImage(*ns, path, options, reply); }));
+    auto result = AwaitOrCancel(ctx, engine_->Later<absl::StatusOr<std::vector<ImageView>>>(
+                                         [engine = engine_, ns = *ns, path, options](auto reply) {
+                                           engine->ImportImage(ns, path, options, reply);
+                                         }));
     if (uploaded) ::unlink(path.c_str());
-    if (!result.ok()) return ToGrpc(result.status());
-    v1::ImportImageResponse last;
-    for (const ImageView& v : *result) ImageToProto(v, last.add_images());
-    std::lock_guard<std::mutex> l(write_lock);
-    stream->Write(last);
-    return grpc::Status::OK;
+    if (result.ok()) {
+      v1::ImportImageResponse last;
+      for (const ImageView& v : *result) ImageToProto(v, last.add_images());
+      sink->Write(last);
+    }
+    sink->Close();
+    return result.ok() ? grpc::Status::OK : ToGrpc(result.status());
   }
 
-  grpc::Status Pull(grpc::ServerContext*, const v1::PullImageRequest*,
-                    grpc::ServerWriter<v1::PullImageResponse>*) override {
-    return ToGrpc(absl::UnimplementedError("pull: not supported yet (import archives instead)"));
+  grpc::Status Pull(grpc::ServerContext* ctx, const v1::PullImageRequest* req,
+                    grpc::ServerWriter<v1::PullImageResponse>* stream) override {
+    absl::StatusOr<std::string> ns = CallNamespace(ctx);
+    if (!ns.ok()) return ToGrpc(ns.status());
+    if (absl::Status st = ParseReference(req->reference()).status(); !st.ok()) return ToGrpc(st);
+    ImportOptions options;
+    absl::StatusOr<Platform> platform = ParsePlatform(req->platform());
+    if (!platform.ok()) return ToGrpc(platform.status());
+    options.platform = *platform;
+    options.keep_layer_blobs = req->keep_layer_blobs();
+    using Sink = ProgressSink<grpc::ServerWriter<v1::PullImageResponse>, v1::PullImageResponse>;
+    auto sink = std::make_shared<Sink>(stream);
+    options.progress = [sink](const std::string& line) { sink->Line(line); };
+    auto result =
+        AwaitOrCancel(ctx, engine_->Later<absl::StatusOr<std::vector<ImageView>>>(
+                               [engine = engine_, ns = *ns, ref = req->reference(), options](
+                                   auto reply) { engine->PullImage(ns, ref, options, reply); }));
+    if (result.ok() && !result->empty()) {
+      v1::PullImageResponse last;
+      ImageToProto(result->front(), last.mutable_image());
+      sink->Write(last);
+    }
+    sink->Close();
+    return result.ok() ? grpc::Status::OK : ToGrpc(result.status());
   }
 
   grpc::Status Get(grpc::ServerContext* ctx, const v1::GetImageRequest* req,
