@@ -64,6 +64,8 @@ from peers import (DOCKER, Containerd, Dockerd, reap, stop_process, unmount_all_
                    wait_for)
 
 BUILD = os.path.join(ROOT, "build")
+# copied into the run's temp dir at the start, so that a rebuild of ./build
+# during the run does not change (or remove) the binaries being measured
 BERTHD = os.path.join(BUILD, "supervisor", "berthd")
 BERTHCTL = os.path.join(BUILD, "supervisor", "berthctl", "berthctl")
 ALL_TOOLS = ["berthd", "containerd", "dockerd", "podman"]
@@ -447,6 +449,9 @@ def median(xs):
 
 def print_table(results, images, tools):
     print()
+    reps = max((len(r) for r in results.values()), default=1)
+    if reps > 1:
+        print(f"medians of {reps} runs; wall s min-max in brackets")
     print("| image | tool | wall s | CPU s (client + daemon) | MB/s uncompressed | disk MB | "
           "wall vs berthd (peer/berthd) | disk vs berthd (peer/berthd) |")
     print("|---|---|---|---|---|---|---|---|")
@@ -466,11 +471,28 @@ def print_table(results, images, tools):
                 rw, rd = f"{wall / bwall:.2f}x", f"{disk / bdisk:.2f}x"
             else:
                 rw = rd = "-"
-            print(f"| {image.name} | {t} | {wall:.2f} | {ccpu + dcpu:.2f} ({ccpu:.2f} + {dcpu:.2f}) "
+            spread = "" if len(runs) < 2 else \
+                f" [{min(r['wall'] for r in runs):.2f}-{max(r['wall'] for r in runs):.2f}]"
+            print(f"| {image.name} | {t} | {wall:.2f}{spread} | {ccpu + dcpu:.2f} ({ccpu:.2f} + {dcpu:.2f}) "
                   f"| {image.uncompressed / MB / wall:.1f} | {disk / MB:.1f} | {rw} | {rd} |")
     print()
     print("wall vs berthd > 1: the peer took longer (berthd's throughput is that many times the "
           "peer's); disk vs berthd > 1: the peer uses more disk.")
+
+
+def copy_binary(path, bindir):
+    """A copy of `path` in `bindir`; retried while a concurrent relink has
+    the file empty or changing (its size and mtime differ before and after)."""
+    for _ in range(60):
+        st = os.stat(path)
+        if st.st_size > 0:
+            dest = shutil.copy2(path, bindir)
+            after = os.stat(path)
+            if (after.st_size, after.st_mtime_ns) == (st.st_size, st.st_mtime_ns) \
+                    and os.path.getsize(dest) == st.st_size and os.access(dest, os.X_OK):
+                return dest
+        time.sleep(1)
+    raise SystemExit(f"{path} keeps changing (a rebuild is running); try again later")
 
 
 def main():
@@ -505,6 +527,14 @@ def main():
     work = tempfile.mkdtemp(prefix="bim", dir="/tmp")
     results = {}
     try:
+        if "berthd" in present:
+            global BERTHD, BERTHCTL
+            bindir = os.path.join(work, "bin")
+            os.makedirs(bindir)
+            for b in (BERTHD, BERTHCTL):
+                copy_binary(b, bindir)
+            print(f"berthd: {BERTHD}, built {time.strftime('%Y-%m-%d %H:%M', time.gmtime(os.path.getmtime(BERTHD)))} UTC")
+            BERTHD, BERTHCTL = (os.path.join(bindir, os.path.basename(b)) for b in (BERTHD, BERTHCTL))
         images = []
         for n in names:
             t0 = time.monotonic()
