@@ -49,6 +49,11 @@ int ForEachContainer(Client& client, const Args& refs, const ContainerFn& fn);
 absl::Status StartProcess(Client& client, const std::string& container_id,
                           const std::string& exec_id);
 
+// Containers.Create; an image not there yet is pulled first as `pull`
+// says: "missing" (docker's default), "always" or "never".
+absl::StatusOr<v1::CreateContainerResponse> CreateFromImagePulling(
+    Client& client, const v1::CreateContainerRequest& req, const std::string& pull);
+
 // The attached path: Attach, Start, copy stdio. Returns the process's exit
 // status, or docker's 125/126/127 (message printed) when it did not run.
 int RunAttached(Client& client, const AttachOptions& options);

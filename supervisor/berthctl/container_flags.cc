@@ -134,6 +134,7 @@ absl::StatusOr<std::vector<std::string>> CollectEnv(const std::vector<std::strin
 void ContainerFlags::Register(FlagSet& flags) {
   flags.String({"rootfs"}, &rootfs, "Host directory used, unchanged, as the root filesystem");
   flags.String({"entrypoint"}, &entrypoint, "Overwrite the default ENTRYPOINT of the image");
+  flags.String({"pull"}, &pull, "Pull the image before running: missing, always or never");
   flags.String({"bundle"}, &bundle, "OCI bundle directory whose config.json is run");
   flags.String({"name"}, &name, "Assign a name to the container");
   flags.StringList({"e", "env"}, &env, "Set environment variables (KEY=VALUE, or KEY from here)");
@@ -162,6 +163,10 @@ absl::StatusOr<v1::CreateContainerRequest> BuildCreateRequest(const ContainerFla
   if (from_image && cmd.empty()) {
     return absl::InvalidArgumentError(
         "an image is required (IMAGE [CMD [ARG...]]), or --rootfs DIR or --bundle DIR");
+  }
+  if (f.pull != "missing" && f.pull != "always" && f.pull != "never") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--pull: \"", f.pull, "\" is not missing, always or never"));
   }
   if (!from_image && f.entrypoint != ContainerFlags::kUnset) {
     return absl::InvalidArgumentError("--entrypoint needs an image");

@@ -17,6 +17,7 @@ struct ContainerFlags {
   // --entrypoint; kUnset when not given ("" clears the image's).
   static constexpr const char* kUnset = "\x01unset";
   std::string entrypoint = kUnset;
+  std::string pull = "missing";  // --pull missing|always|never
   std::string name;
   std::vector<std::string> env;
   std::vector<std::string> env_files;

@@ -163,6 +163,23 @@ int Import(const GlobalOptions& g, const Args& args, const char* name) {
   return 0;
 }
 
+// Images.Pull with its progress on stderr; the image pulled.
+absl::StatusOr<v1::Image> PullWithProgress(Client& client, const v1::PullImageRequest& req,
+                                           bool quiet) {
+  grpc::ClientContext ctx;
+  client.Prepare(ctx, /*deadline=*/false);
+  auto stream = client.images().Pull(&ctx, req);
+  v1::PullImageResponse resp;
+  std::optional<v1::Image> image;
+  while (stream->Read(&resp)) {
+    if (!resp.progress().empty() && !quiet) std::fprintf(stderr, "%s\n", resp.progress().c_str());
+    if (resp.has_image()) image = resp.image();
+  }
+  BERTH_RETURN_IF_ERROR(client.Check(stream->Finish()));
+  if (!image) return absl::InternalError("pull: berthd sent no image");
+  return *image;
+}
+
 int Pull(const GlobalOptions& g, const Args& args) {
   std::string platform;
   bool quiet = false, keep = false;
@@ -175,25 +192,15 @@ int Pull(const GlobalOptions& g, const Args& args) {
   if (flags.help_requested()) return PrintHelp(flags);
   if (rest->size() != 1) return UsageError(flags, "requires exactly 1 argument");
   Client client(g);
-  grpc::ClientContext ctx;
-  client.Prepare(ctx, /*deadline=*/false);
   v1::PullImageRequest req;
   req.set_reference((*rest)[0]);
   req.set_platform(platform);
   req.set_keep_layer_blobs(keep);
-  auto stream = client.images().Pull(&ctx, req);
-  v1::PullImageResponse resp;
-  std::optional<v1::Image> image;
-  while (stream->Read(&resp)) {
-    if (!resp.progress().empty() && !quiet) std::fprintf(stderr, "%s\n", resp.progress().c_str());
-    if (resp.has_image()) image = resp.image();
-  }
-  if (absl::Status st = client.Check(stream->Finish()); !st.ok()) return Fail(st);
-  if (image) {
-    Print(absl::StrCat("Digest: ", image->digest(), "\n"));
-    auto [repo, tag] = RepoAndTag(image->name());
-    Print(absl::StrCat("Pulled: ", repo, tag.empty() ? "" : ":", tag, "\n"));
-  }
+  auto image = PullWithProgress(client, req, quiet);
+  if (!image.ok()) return Fail(image.status());
+  Print(absl::StrCat("Digest: ", image->digest(), "\n"));
+  auto [repo, tag] = RepoAndTag(image->name());
+  Print(absl::StrCat("Pulled: ", repo, tag.empty() ? "" : ":", tag, "\n"));
   return 0;
 }
 
@@ -285,6 +292,26 @@ int Tag(const GlobalOptions& g, const Args& args) {
 }
 
 }  // namespace
+
+absl::StatusOr<v1::CreateContainerResponse> CreateFromImagePulling(
+    Client& client, const v1::CreateContainerRequest& req, const std::string& pull) {
+  if (!req.image().empty() && pull == "always") {
+    v1::PullImageRequest p;
+    p.set_reference(req.image());
+    BERTH_RETURN_IF_ERROR(PullWithProgress(client, p, /*quiet=*/false).status());
+  }
+  auto created = client.Call(&v1::Containers::Stub::Create, req);
+  if (created.ok() || req.image().empty() || pull != "missing" ||
+      !absl::IsNotFound(created.status()) ||
+      !absl::StartsWith(created.status().message(), "image ")) {
+    return created;
+  }
+  std::fprintf(stderr, "Unable to find image '%s' locally\n", req.image().c_str());
+  v1::PullImageRequest p;
+  p.set_reference(req.image());
+  BERTH_RETURN_IF_ERROR(PullWithProgress(client, p, /*quiet=*/false).status());
+  return client.Call(&v1::Containers::Stub::Create, req);
+}
 
 int ImagesCommand(const GlobalOptions& g, const Args& args) { return List(g, args, "images"); }
 int LoadCommand(const GlobalOptions& g, const Args& args) { return Import(g, args, "load"); }

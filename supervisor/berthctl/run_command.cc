@@ -1,4 +1,5 @@
-// run and create: a container from --rootfs or --bundle; run also makes its
+// run and create: a container from an image (pulled when missing), --rootfs
+// or --bundle; run also makes its
 // task and runs it, attached or detached.
 #include "absl/strings/str_cat.h"
 #include "lib/errors.h"
@@ -45,7 +46,7 @@ int RunCommand(const GlobalOptions& g, const Args& args) {
   if (!detach) BlockAttachSignals();
   Client client(g);
 
-  auto created = client.Call(&v1::Containers::Stub::Create, *req);
+  auto created = CreateFromImagePulling(client, *req, cf.pull);
   if (!created.ok()) return Fail(created.status());
   const std::string id = created->container().id();
   auto remove = [&] {
@@ -91,7 +92,7 @@ int CreateCommand(const GlobalOptions& g, const Args& args) {
   auto req = BuildCreateRequest(cf, *cmd);
   if (!req.ok()) return Fail(req.status());
   Client client(g);
-  auto created = client.Call(&v1::Containers::Stub::Create, *req);
+  auto created = CreateFromImagePulling(client, *req, cf.pull);
   if (!created.ok()) return Fail(created.status());
   Print(absl::StrCat(created->container().id(), "\n"));
   return 0;

@@ -176,3 +176,18 @@ def test_kill9_during_pull_leaves_a_consistent_store(ctl, berthd, registry):
     ctl.ok("pull", ref)
     r = ctl("run", "--rm", ref, "sh", "-c", "ls /big | wc -l")
     assert r.stdout.strip() == "12", r.stderr
+
+
+@pytest.mark.timeout(300)
+def test_run_pulls_a_missing_image_as_docker_does(ctl, berthd, registry):
+    ref = f"{registry.host}/test/busybox:1"
+    r = ctl("run", "--rm", "--pull", "never", ref)
+    assert r.returncode != 0 and "not found" in r.stderr, r.stderr
+    assert images(ctl) == []
+    r = ctl("run", "--rm", ref)
+    assert (r.returncode, r.stdout) == (0, "pulled-and-ran\n"), r.stderr
+    assert f"Unable to find image '{ref}' locally" in r.stderr
+    r = ctl("run", "--rm", "--pull", "always", ref, "echo", "again")
+    assert (r.returncode, r.stdout) == (0, "again\n"), r.stderr
+    r = ctl("run", "--rm", "--pull", "sometimes", ref)
+    assert r.returncode != 0 and "--pull" in r.stderr
