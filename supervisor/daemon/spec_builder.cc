@@ -15,6 +15,7 @@
 #include "lib/errors.h"
 #include "runtime/spec/default_spec.h"
 #include "runtime/spec/parser.h"
+#include "supervisor/daemon/default_seccomp.h"
 
 namespace berth::supervisor {
 namespace {
@@ -240,6 +241,8 @@ absl::StatusOr<std::string> BuildSpec(const v1::ProcessConfig& p, const std::str
   if (p.privileged()) {
     linux->mutable_fields()->erase("maskedPaths");
     linux->mutable_fields()->erase("readonlyPaths");
+  } else {
+    *(*linux->mutable_fields())["seccomp"].mutable_struct_value() = DefaultSeccomp(caps);
   }
   Struct* resources = Obj(linux, "resources");
   if (p.memory_bytes() < 0) return absl::InvalidArgumentError("process.memory_bytes: negative");

@@ -432,8 +432,11 @@ def test_run_detached_names_and_duplicates(ctl):
     assert ctl.ok("ps", "-aq") == cid[:12] + "\n"
     r = ctl("run", "--rm", "-d", "--rootfs", ctl.rootfs, "true")
     assert r.returncode == 125 and "--rm" in r.stderr, r
-    r = ctl("run", "true")
-    assert r.returncode == 125 and "--rootfs" in r.stderr, r
+    # Without --rootfs or --bundle the first argument is an image.
+    r = ctl("run", "--pull", "never", "true")
+    assert r.returncode == 125 and "image true not found" in r.stderr, r
+    r = ctl("run")
+    assert r.returncode == 125 and "an image is required" in r.stderr, r
     r = ctl("run", "--rootfs", ctl.rootfs)
     assert r.returncode == 125 and "command" in r.stderr, r
 

@@ -260,3 +260,17 @@ def test_kill9_during_import_leaves_a_consistent_store(ctl, berthd, tmp_path, ro
     assert "Loaded image: big:latest" in out
     r = ctl("run", "--rm", "big", "sh", "-c", "ls / | grep -c '^f'")
     assert r.stdout.strip() == "40", r.stderr
+
+
+@pytest.mark.timeout(120)
+def test_containers_berthd_builds_get_a_default_seccomp_profile(ctl):
+    # As docker: a filter on every container (mode 2), none with --privileged;
+    # the calls a capability makes legitimate are allowed with it.
+    r = ctl.run("grep", "^Seccomp:", "/proc/self/status")
+    assert r.stdout.split() == ["Seccomp:", "2"], r.stderr
+    r = ctl.run("--privileged", "grep", "^Seccomp:", "/proc/self/status")
+    assert r.stdout.split() == ["Seccomp:", "0"], r.stderr
+    r = ctl.run("--cap-add", "SYS_ADMIN", "sh", "-c", "mount -t tmpfs t /tmp && echo mounted")
+    assert r.stdout == "mounted\n", r.stderr
+    r = ctl.run("sh", "-c", "mount -t tmpfs t /tmp 2>&1; echo rc=$?")
+    assert "rc=0" not in r.stdout
