@@ -1,16 +1,12 @@
 #!/bin/sh
 # README command 1: install, build, start berthd on its defaults (socket
 # /run/berth/berthd.sock, SQLite under /var/lib/berth) unless it already
-# runs, and run a real container through it with berthctl.
+# runs, load a busybox image into it (an OCI layout made from the tests'
+# busybox rootfs) and run a real container of that image with berthctl.
 set -eu
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 ./scripts/build.sh
-rootfs=/tmp/berth-demo/rootfs
-if [ ! -x "$rootfs/bin/sh" ]; then
-  rm -rf /tmp/berth-demo
-  /usr/bin/python3 tests/fixtures/bundle.py /tmp/berth-demo >/dev/null
-fi
 berthctl=./build/supervisor/berthctl/berthctl
 if ! "$berthctl" version >/dev/null 2>&1; then
   mkdir -p /var/log
@@ -23,5 +19,18 @@ if ! "$berthctl" version >/dev/null 2>&1; then
   done
   echo "berthd started (pid $!, log /var/log/berthd.log); stop it with: kill $!"
 fi
-exec "$berthctl" run --rm --name "berth-demo-$$" --hostname demo --rootfs "$rootfs" -- sh -c \
+image=berth-demo/busybox
+if ! "$berthctl" image inspect "$image" >/dev/null 2>&1; then
+  rm -rf /tmp/berth-demo
+  /usr/bin/python3 tests/fixtures/bundle.py /tmp/berth-demo >/dev/null
+  /usr/bin/python3 - <<'PY'
+import sys
+sys.path.insert(0, "tests/fixtures")
+import oci_image
+oci_image.write_layout("/tmp/berth-demo/image", [oci_image.tar_of_dir("/tmp/berth-demo/rootfs")],
+                       config={"Cmd": ["sh"], "Env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]})
+PY
+  "$berthctl" load -q -i /tmp/berth-demo/image --name "$image"
+fi
+exec "$berthctl" run --rm --name "berth-demo-$$" --hostname demo "$image" sh -c \
   'echo "hello from a berth container under berthd: pid $$, hostname $(hostname), uid $(id -u)"; cat /proc/self/mountinfo | wc -l | xargs echo mounts:'
