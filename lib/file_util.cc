@@ -1,7 +1,9 @@
 #include "lib/file_util.h"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -78,9 +80,24 @@ absl::Status WriteFileDurable(const std::string& path, absl::string_view data, i
     return st;
   }
   std::string dir = path.substr(0, path.rfind('/') + 1);
-  UniqueFd dfd(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dfd && ::fsync(dfd.get()) != 0) return ErrnoError(absl::StrCat("fsync ", dir));
+  return FsyncDir(dir.empty() ? "." : dir);
+}
+
+absl::Status FsyncDir(const std::string& dir) {
+  UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dfd || ::fsync(dfd.get()) != 0) return ErrnoError(absl::StrCat("fsync ", dir));
   return absl::OkStatus();
+}
+
+int OpenAt2(int dirfd, const std::string& path, int flags, uint64_t resolve) {
+  struct open_how how = {};
+  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
+  how.resolve = resolve;
+  for (;;) {
+    long r = ::syscall(SYS_openat2, dirfd, path.c_str(), &how, sizeof how);
+    if (r < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+    return static_cast<int>(r);
+  }
 }
 
 absl::Status WriteExisting(const std::string& path, absl::string_view data) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -19,6 +20,11 @@ absl::Status WriteFileDurable(const std::string& path, absl::string_view data, i
 // Writes `data` to an existing file (cgroup and /proc knobs) in one write(2).
 absl::Status WriteExisting(const std::string& path, absl::string_view data);
 absl::Status WriteAll(int fd, absl::string_view data);
+// fsync(2) of a directory: a rename or create in it made durable.
+absl::Status FsyncDir(const std::string& dir);
+// openat2(2) with O_CLOEXEC added, retried on EINTR and on the EAGAIN a
+// concurrent rename can cause; the fd or -1 (errno set).
+int OpenAt2(int dirfd, const std::string& path, int flags, uint64_t resolve);
 // mkdir -p, then the last component's mode set to `mode`.
 absl::Status MakeDirs(const std::string& path, unsigned mode);
 

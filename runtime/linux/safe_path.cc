@@ -15,21 +15,10 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "lib/errors.h"
+#include "lib/file_util.h"
 
 namespace berth::linux_ns {
 namespace {
-
-int Openat2(int dirfd, const char* path, int flags, uint64_t resolve) {
-  struct open_how how = {};
-  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
-  how.resolve = resolve;
-  for (;;) {
-    long r = ::syscall(SYS_openat2, dirfd, path, &how, sizeof how);
-    // EAGAIN: a rename raced with the lookup; the kernel asks us to retry.
-    if (r < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-    return static_cast<int>(r);
-  }
-}
 
 std::string Relative(absl::string_view path) {
   std::vector<absl::string_view> parts = absl::StrSplit(path, '/', absl::SkipEmpty());
@@ -42,14 +31,14 @@ std::string FdPath(int fd) { return absl::StrCat("/proc/self/fd/", fd); }
 
 absl::StatusOr<UniqueFd> OpenInRoot(int rootfd, absl::string_view path, int flags) {
   std::string rel = Relative(path);
-  UniqueFd fd(Openat2(rootfd, rel.c_str(), flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS));
+  UniqueFd fd(OpenAt2(rootfd, rel, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS));
   if (!fd) return ErrnoError(absl::StrCat("open ", path, " in the container's rootfs"));
   return fd;
 }
 
 absl::StatusOr<UniqueFd> OpenInRootNoSymlinks(int rootfd, absl::string_view path) {
   std::string rel = Relative(path);
-  UniqueFd fd(Openat2(rootfd, rel.c_str(), O_PATH, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS));
+  UniqueFd fd(OpenAt2(rootfd, rel, O_PATH, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS));
   if (!fd && errno == ELOOP) {
     return absl::InvalidArgumentError(absl::StrCat(path, " contains a symlink"));
   }
@@ -66,7 +55,7 @@ absl::StatusOr<UniqueFd> CreateInRoot(int rootfd, absl::string_view path, Target
   for (absl::string_view p : absl::StrSplit(path, '/', absl::SkipEmpty())) pending.emplace_back(p);
   std::reverse(pending.begin(), pending.end());  // a stack: next component at the back
   std::vector<std::string> done;                 // resolved components so far
-  UniqueFd dir(Openat2(rootfd, ".", O_PATH | O_DIRECTORY, RESOLVE_IN_ROOT));
+  UniqueFd dir(OpenAt2(rootfd, ".", O_PATH | O_DIRECTORY, RESOLVE_IN_ROOT));
   if (!dir) return ErrnoError("open rootfs");
   int links = 0;
   while (!pending.empty()) {
@@ -76,8 +65,8 @@ absl::StatusOr<UniqueFd> CreateInRoot(int rootfd, absl::string_view path, Target
     if (name == "..") {
       if (!done.empty()) done.pop_back();
       std::string rel = done.empty() ? "." : absl::StrJoin(done, "/");
-      dir.reset(Openat2(rootfd, rel.c_str(), O_PATH | O_DIRECTORY,
-                        RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS));
+      dir.reset(
+          OpenAt2(rootfd, rel, O_PATH | O_DIRECTORY, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS));
       if (!dir) return ErrnoError(absl::StrCat("open /", rel, " in rootfs"));
       continue;
     }
@@ -118,7 +107,7 @@ absl::StatusOr<UniqueFd> CreateInRoot(int rootfd, absl::string_view path, Target
         for (auto it = parts.rbegin(); it != parts.rend(); ++it) pending.push_back(*it);
         if (target[0] == '/') {
           done.clear();
-          dir.reset(Openat2(rootfd, ".", O_PATH | O_DIRECTORY, RESOLVE_IN_ROOT));
+          dir.reset(OpenAt2(rootfd, ".", O_PATH | O_DIRECTORY, RESOLVE_IN_ROOT));
           if (!dir) return ErrnoError("open rootfs");
         }
         continue;

@@ -13,16 +13,6 @@
 #include "lib/file_util.h"
 
 namespace berth::supervisor {
-namespace {
-
-absl::Status FsyncDir(const std::string& dir) {
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd || ::fsync(fd.get()) != 0) return ErrnoError(absl::StrCat("fsync ", dir));
-  return absl::OkStatus();
-}
-
-}  // namespace
-
 absl::StatusOr<std::unique_ptr<ContentStore>> ContentStore::Open(const std::string& root) {
   std::string dir = absl::StrCat(root, "/content");
   BERTH_RETURN_IF_ERROR(MakeDirs(dir + "/sha256", 0700));

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "lib/errors.h"
+#include "lib/file_util.h"
 #include "lib/unique_fd.h"
 
 namespace berth::supervisor {
@@ -27,15 +27,13 @@ absl::StatusOr<std::optional<std::string>> ReadFromLayers(const std::vector<std:
   for (const std::string& dir : layers) {
     UniqueFd root(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root) return ErrnoError(absl::StrCat("open layer ", dir));
-    struct open_how how = {};
-    how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
-    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-    long fd = ::syscall(SYS_openat2, root.get(), rel.c_str(), &how, sizeof how);
-    if (fd < 0) {
+    UniqueFd f(OpenAt2(root.get(), rel, O_RDONLY | O_NOCTTY | O_NONBLOCK,
+                       RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS));
+    if (!f) {
       if (errno == ENOENT || errno == ENOTDIR) continue;
+      if (errno == ENXIO) return std::nullopt;  // a whiteout (the 0:0 device) hides it
       return ErrnoError(absl::StrCat("open ", rel, " in the image"));
     }
-    UniqueFd f(static_cast<int>(fd));
     struct stat st;
     if (::fstat(f.get(), &st) != 0) return ErrnoError(absl::StrCat("stat ", rel));
     if (S_ISCHR(st.st_mode) && st.st_rdev == 0) return std::nullopt;  // a whiteout

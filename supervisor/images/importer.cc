@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -21,6 +20,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "lib/errors.h"
+#include "lib/file_util.h"
 #include "lib/json_tree.h"
 #include "lib/unique_fd.h"
 #include "supervisor/images/reference.h"
@@ -188,15 +188,12 @@ class DirSource : public ImageSource {
 
  private:
   absl::StatusOr<UniqueFd> Open(const std::string& name) {
-    struct open_how how = {};
-    how.flags = O_RDONLY | O_CLOEXEC;
-    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-    long fd = ::syscall(SYS_openat2, dir_.get(), name.c_str(), &how, sizeof how);
-    if (fd < 0) {
+    UniqueFd fd(OpenAt2(dir_.get(), name, O_RDONLY, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS));
+    if (!fd) {
       if (errno == ENOENT) return absl::NotFoundError(absl::StrCat(path_, " has no ", name));
       return ErrnoError(absl::StrCat("open ", path_, "/", name));
     }
-    return UniqueFd(static_cast<int>(fd));
+    return fd;
   }
 
   UniqueFd dir_;

@@ -6,7 +6,6 @@
 #include <isa-l.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -23,6 +22,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "lib/errors.h"
+#include "lib/file_util.h"
 #include "lib/unique_fd.h"
 #include "supervisor/content/digest.h"
 
@@ -197,15 +197,9 @@ absl::StatusOr<std::vector<std::string>> SplitEntryPath(absl::string_view path) 
   return parts;
 }
 
-long Openat2(int dirfd, const std::string& path, uint64_t flags) {
-  struct open_how how = {};
-  how.flags = flags | O_CLOEXEC;
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
-  long fd;
-  while ((fd = ::syscall(SYS_openat2, dirfd, path.c_str(), &how, sizeof how)) < 0 &&
-         (errno == EINTR || errno == EAGAIN)) {
-  }
-  return fd;
+// Inside the layer: symlinks resolve within it, never out of it.
+long OpenInLayer(int dirfd, const std::string& path, int flags) {
+  return OpenAt2(dirfd, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV);
 }
 
 class Extractor {
@@ -261,7 +255,7 @@ class Extractor {
   absl::Status Finish() {
     for (const auto& [path, times] : dir_times_) {
       long fd =
-          path.empty() ? ::dup(root_.get()) : Openat2(root_.get(), path, O_PATH | O_DIRECTORY);
+          path.empty() ? ::dup(root_.get()) : OpenInLayer(root_.get(), path, O_PATH | O_DIRECTORY);
       if (fd < 0) continue;
       UniqueFd dir(static_cast<int>(fd));
       ::utimensat(dir.get(), "", times.data(), AT_EMPTY_PATH);
@@ -275,7 +269,7 @@ class Extractor {
   // The entry's parent directory inside the layer, made if the tar skipped it.
   absl::StatusOr<UniqueFd> Parent(const std::string& path) {
     if (path.empty()) return UniqueFd(::dup(root_.get()));
-    long fd = Openat2(root_.get(), path, O_PATH | O_DIRECTORY);
+    long fd = OpenInLayer(root_.get(), path, O_PATH | O_DIRECTORY);
     if (fd >= 0) return UniqueFd(static_cast<int>(fd));
     if (errno != ENOENT) return ErrnoError(absl::StrCat("open directory ", path));
     UniqueFd dir(::dup(root_.get()));
@@ -284,7 +278,7 @@ class Extractor {
       if (::mkdirat(dir.get(), p.c_str(), 0755) != 0 && errno != EEXIST) {
         return ErrnoError(absl::StrCat("mkdir ", path));
       }
-      long next = Openat2(dir.get(), p, O_PATH | O_DIRECTORY);
+      long next = OpenInLayer(dir.get(), p, O_PATH | O_DIRECTORY);
       if (next < 0) return ErrnoError(absl::StrCat("open directory ", path));
       dir.reset(static_cast<int>(next));
     }
@@ -357,7 +351,7 @@ class Extractor {
     if (parts.empty()) return absl::InvalidArgumentError("a hard link to the layer's root");
     std::string tbase = parts.back();
     parts.pop_back();
-    long tparent = Openat2(root_.get(), absl::StrJoin(parts, "/"), O_PATH | O_DIRECTORY);
+    long tparent = OpenInLayer(root_.get(), absl::StrJoin(parts, "/"), O_PATH | O_DIRECTORY);
     if (tparent < 0) return ErrnoError(absl::StrCat("hard link target ", target));
     UniqueFd tdir(static_cast<int>(tparent));
     BERTH_RETURN_IF_ERROR(Replace(parent, base));
@@ -380,7 +374,7 @@ class Extractor {
   }
 
   absl::Status MarkOpaque(int parent) {
-    long fd = Openat2(parent, ".", O_RDONLY | O_DIRECTORY);
+    long fd = OpenInLayer(parent, ".", O_RDONLY | O_DIRECTORY);
     if (fd < 0) return ErrnoError("open directory");
     UniqueFd dir(static_cast<int>(fd));
     if (::fsetxattr(dir.get(), "trusted.overlay.opaque", "y", 1, 0) != 0) {
@@ -424,7 +418,7 @@ class Extractor {
     if (archive_entry_xattr_reset(e) == 0) return absl::OkStatus();
     UniqueFd opened;
     if (fd < 0) {
-      long f = base.empty() ? ::dup(parent) : Openat2(parent, base, O_RDONLY | O_NOFOLLOW);
+      long f = base.empty() ? ::dup(parent) : OpenInLayer(parent, base, O_RDONLY | O_NOFOLLOW);
       if (f < 0) return absl::OkStatus();  // a device or fifo: no xattrs on those
       opened.reset(static_cast<int>(f));
       fd = opened.get();
