@@ -39,7 +39,26 @@ du so hard links count once):
 Then the store and daemon are stopped and removed.
 
     bench/images.py [--quick] [--reps N] [--tools berthd,containerd,dockerd,podman]
-                    [--images small,large] [--large-mb N] [--keep-going]
+                    [--images small,large] [--large-mb N] [--modes import,pull]
+                    [--keep-going]
+
+--modes pull (or import,pull) measures the pull of the same images from a
+local registry: one Debian docker-registry (/usr/bin/docker-registry serve,
+plain HTTP on 127.0.0.1:PORT, filesystem storage in the temp dir) for the
+whole run, each image pushed to it once with skopeo from the OCI layout of
+its archive (`skopeo copy oci:DIR:latest docker://127.0.0.1:PORT/bench/
+bench-NAME:latest`: the same gzip blobs, an OCI manifest). Each pull is
+timed the same way as an import, from a fresh store and daemon and dropped
+caches (the registry's blobs are read from disk too), with
+  berthd      berthctl pull -q REF (berthd takes a loopback registry as
+              plain-HTTP capable)
+  containerd  ctr images pull --plain-http --snapshotter overlayfs REF
+              (fetches, then unpacks for the default platform)
+  dockerd     docker pull -q REF (dockerd takes 127.0.0.0/8 as insecure
+              without --insecure-registry)
+  podman      podman pull -q --tls-verify=false REF
+and the registry's CPU time (utime+stime from /proc) reported beside the
+client's and the daemon's, not in their sum.
 
 --quick: the small image and a large one of 120 MB, one rep. A tool that is
 not installed is skipped with the reason. Runs as root; nothing of the
@@ -51,6 +70,7 @@ import json
 import os
 import resource
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -70,6 +90,10 @@ BERTHD = os.path.join(BUILD, "supervisor", "berthd")
 BERTHCTL = os.path.join(BUILD, "supervisor", "berthctl", "berthctl")
 ALL_TOOLS = ["berthd", "containerd", "dockerd", "podman"]
 ALL_IMAGES = ["small", "large"]
+ALL_MODES = ["import", "pull"]
+DOCKER_REGISTRY = "/usr/bin/docker-registry"
+# no proxy for the loopback registry, whatever the caller's environment says
+CLEAN_ENV = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
 # (source tree, share of the large image's budget)
 LARGE_LAYERS = [("/usr/lib", 0.30), ("/usr/share", 0.30), ("/usr/bin", 0.25), ("/usr/lib", 0.15)]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -227,6 +251,74 @@ def make_large(work, total_mb):
                  layers)
 
 
+# ---- the registry -----------------------------------------------------------
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Registry:
+    """One docker-registry on 127.0.0.1 (plain HTTP) with its storage in
+    `workdir`, as tests/integration/test_registry.py starts it."""
+
+    def __init__(self, workdir):
+        self.dir = workdir
+        os.makedirs(workdir)
+        self.storage = os.path.join(workdir, "storage")
+        os.makedirs(self.storage)
+        self.port = free_port()
+        self.host = f"127.0.0.1:{self.port}"
+        config = {"version": 0.1,
+                  "log": {"level": "warn", "accesslog": {"disabled": True}},
+                  "storage": {"filesystem": {"rootdirectory": self.storage}},
+                  "http": {"addr": self.host, "secret": "berth-bench"}}
+        self.config = os.path.join(workdir, "config.yml")  # JSON is YAML
+        with open(self.config, "w") as f:
+            json.dump(config, f)
+        self.log = open(os.path.join(workdir, "registry.log"), "w")
+        self.proc = subprocess.Popen([DOCKER_REGISTRY, "serve", self.config], stdout=self.log,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     env=CLEAN_ENV)
+        def up():
+            if self.proc.poll() is not None:
+                return True
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return True
+            except OSError:
+                return False
+        if not wait_for(up, 30, interval=0.1) or self.proc.poll() is not None:
+            raise SystemExit(f"docker-registry did not start; see {workdir}/registry.log")
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def push(self, image, work):
+        """Pushes the OCI layout inside `image`'s archive (unpacked to a temp
+        dir) as bench/bench-NAME:latest; returns the reference to pull."""
+        layout = os.path.join(work, f"{image.name}-layout")
+        os.makedirs(layout)
+        try:
+            subprocess.run(["tar", "-C", layout, "-xf", image.path], check=True)
+            ref = f"{self.host}/bench/bench-{image.name}:latest"
+            p = subprocess.run(["skopeo", "--insecure-policy", "copy", "-q",
+                                "--dest-tls-verify=false", "--dest-no-creds",
+                                f"oci:{layout}:latest", f"docker://{ref}"],
+                               capture_output=True, text=True, env=CLEAN_ENV, timeout=600)
+            if p.returncode != 0:
+                raise SystemExit(f"skopeo copy to {ref}: {p.stderr.strip()}")
+            return ref
+        finally:
+            shutil.rmtree(layout, ignore_errors=True)
+
+    def stop(self):
+        stop_process(self.proc)
+        self.log.close()
+
+
 # ---- measuring --------------------------------------------------------------
 
 def proc_cpu(pid):
@@ -293,6 +385,9 @@ class Berthd:
     def import_argv(self, image):
         return [BERTHCTL, "--address", self.sock, "load", "-q", "-i", image.path]
 
+    def pull_argv(self, ref):
+        return [BERTHCTL, "--address", self.sock, "pull", "-q", ref]
+
     def check(self, image):
         out = subprocess.run([BERTHCTL, "--address", self.sock, "images"], capture_output=True,
                              text=True).stdout
@@ -322,6 +417,9 @@ class ContainerdTool:
 
     def import_argv(self, image):
         return self.c.ctr_argv("images", "import", "--snapshotter", "overlayfs", image.path)
+
+    def pull_argv(self, ref):
+        return self.c.ctr_argv("images", "pull", "--plain-http", "--snapshotter", "overlayfs", ref)
 
     def check(self, image):
         snaps = self.c.ctr("snapshots", "--snapshotter", "overlayfs", "ls").stdout.splitlines()[1:]
@@ -362,6 +460,9 @@ class DockerdTool:
     def import_argv(self, image):
         return self.d.docker_argv("load", "-q", "-i", image.path)
 
+    def pull_argv(self, ref):
+        return self.d.docker_argv("pull", "-q", ref)
+
     def check(self, image):
         return "bench-" + image.name in self.d.docker("images").stdout
 
@@ -386,7 +487,7 @@ class PodmanTool:
         self.root = os.path.join(base, "root")
         tmp = os.path.join(base, "tmp")
         os.makedirs(tmp)
-        self.env = dict(os.environ, TMPDIR=tmp)
+        self.env = dict(CLEAN_ENV, TMPDIR=tmp)
         self.pids = []
 
     def podman_argv(self, *args):
@@ -396,6 +497,9 @@ class PodmanTool:
 
     def import_argv(self, image):
         return self.podman_argv("load", "-q", "-i", image.path)
+
+    def pull_argv(self, ref):
+        return self.podman_argv("pull", "-q", "--tls-verify=false", ref)
 
     def check(self, image):
         out = subprocess.run(self.podman_argv("images"), capture_output=True, text=True,
@@ -414,7 +518,9 @@ class PodmanTool:
 TOOLS = {t.name: t for t in (Berthd, ContainerdTool, DockerdTool, PodmanTool)}
 
 
-def run_one(tool_cls, image, work, index):
+def run_one(tool_cls, image, work, index, ref=None, registry=None):
+    """One import of `image` (or, with `ref`, one pull of it from `registry`)
+    by a fresh `tool_cls`."""
     base = os.path.join(work, f"{tool_cls.name[:2]}{index}")
     os.makedirs(base)
     tool = None
@@ -422,17 +528,20 @@ def run_one(tool_cls, image, work, index):
         tool = tool_cls(base)
         env = getattr(tool, "env", None) or getattr(getattr(tool, "d", None), "env", None) \
             or getattr(getattr(tool, "c", None), "env", None)
-        argv = tool.import_argv(image)
+        argv = tool.pull_argv(ref) if ref else tool.import_argv(image)
         time.sleep(0.5)  # the daemon's start-up work settles
         drop_caches()
         before = sum(proc_cpu(p) for p in tool.pids)
+        reg_before = proc_cpu(registry.pid) if registry else 0
         wall, client_cpu = timed(argv, env=env)
         daemon_cpu = sum(proc_cpu(p) for p in tool.pids) - before
+        registry_cpu = proc_cpu(registry.pid) - reg_before if registry else 0
         if not tool.check(image):
             raise RuntimeError(f"{tool_cls.name}: image bench-{image.name} not listed, or not "
-                               "unpacked, after the import")
+                               f"unpacked, after the {'pull' if ref else 'import'}")
         disk = du(tool.stores())
-        return dict(wall=wall, client_cpu=client_cpu, daemon_cpu=daemon_cpu, disk=disk)
+        return dict(wall=wall, client_cpu=client_cpu, daemon_cpu=daemon_cpu, disk=disk,
+                    registry_cpu=registry_cpu)
     finally:
         if tool is not None:
             tool.stop()
@@ -447,14 +556,15 @@ def median(xs):
     return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
 
 
-def print_table(results, images, tools):
+def print_table(results, images, tools, mode="import"):
     print()
     reps = max((len(r) for r in results.values()), default=1)
-    if reps > 1:
-        print(f"medians of {reps} runs; wall s min-max in brackets")
-    print("| image | tool | wall s | CPU s (client + daemon) | MB/s uncompressed | disk MB | "
+    print(f"{mode}:" + (f" medians of {reps} runs; wall s min-max in brackets" if reps > 1 else ""))
+    pull = mode == "pull"
+    print("| image | tool | wall s | CPU s (client + daemon) | "
+          + ("registry CPU s | " if pull else "") + "MB/s uncompressed | disk MB | "
           "wall vs berthd (peer/berthd) | disk vs berthd (peer/berthd) |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|" + ("---|" if pull else ""))
     for image in images:
         base = results.get(("berthd", image.name))
         for t in tools:
@@ -473,8 +583,9 @@ def print_table(results, images, tools):
                 rw = rd = "-"
             spread = "" if len(runs) < 2 else \
                 f" [{min(r['wall'] for r in runs):.2f}-{max(r['wall'] for r in runs):.2f}]"
+            rcpu = f" {median([r['registry_cpu'] for r in runs]):.2f} |" if pull else ""
             print(f"| {image.name} | {t} | {wall:.2f}{spread} | {ccpu + dcpu:.2f} ({ccpu:.2f} + {dcpu:.2f}) "
-                  f"| {image.uncompressed / MB / wall:.1f} | {disk / MB:.1f} | {rw} | {rd} |")
+                  f"|{rcpu} {image.uncompressed / MB / wall:.1f} | {disk / MB:.1f} | {rw} | {rd} |")
     print()
     print("wall vs berthd > 1: the peer took longer (berthd's throughput is that many times the "
           "peer's); disk vs berthd > 1: the peer uses more disk.")
@@ -502,6 +613,10 @@ def main():
     ap.add_argument("--tools", default=",".join(ALL_TOOLS))
     ap.add_argument("--images", default=",".join(ALL_IMAGES))
     ap.add_argument("--large-mb", type=int, default=1000, help="uncompressed size of the large image")
+    ap.add_argument("--modes", default="import",
+                    help="import, pull (from a local docker-registry), or import,pull")
+    ap.add_argument("--pull", action="store_const", const="pull", dest="modes",
+                    help="the same as --modes pull")
     ap.add_argument("--keep-going", action="store_true", help="report a failed run and go on")
     args = ap.parse_args()
     if os.geteuid() != 0:
@@ -516,6 +631,14 @@ def main():
     for n in names:
         if n not in ALL_IMAGES:
             raise SystemExit(f"unknown image {n}; known: {', '.join(ALL_IMAGES)}")
+    modes = [m for m in args.modes.split(",") if m]
+    for m in modes:
+        if m not in ALL_MODES:
+            raise SystemExit(f"unknown mode {m}; known: {', '.join(ALL_MODES)}")
+    if "pull" in modes:
+        for b in (DOCKER_REGISTRY, "/usr/bin/skopeo"):
+            if not os.access(b, os.X_OK):
+                raise SystemExit(f"{b} not installed (apt-get install docker-registry skopeo)")
     present = []
     for t in tools:
         why = TOOLS[t].missing()
@@ -526,6 +649,7 @@ def main():
 
     work = tempfile.mkdtemp(prefix="bim", dir="/tmp")
     results = {}
+    registry = None
     try:
         if "berthd" in present:
             global BERTHD, BERTHCTL
@@ -544,24 +668,40 @@ def main():
                   f"{os.path.getsize(img.path) / MB:.1f} MB (made in {time.monotonic() - t0:.0f} s)",
                   flush=True)
             images.append(img)
-        index = 0
-        for rep in range(args.reps):
+        refs = {}
+        if "pull" in modes:
+            registry = Registry(os.path.join(work, "registry"))
             for img in images:
-                for t in present:  # interleaved: each rep runs every tool once
-                    index += 1
-                    try:
-                        r = run_one(TOOLS[t], img, work, index)
-                    except (RuntimeError, SystemExit) as e:
-                        if not args.keep_going:
-                            raise
-                        print(f"{t} on {img.name}: FAILED: {e}", flush=True)
-                        continue
-                    results.setdefault((t, img.name), []).append(r)
-                    print(f"rep {rep + 1} {img.name:5} {t:10} wall {r['wall']:7.2f} s  "
-                          f"cpu {r['client_cpu']:6.2f} + {r['daemon_cpu']:6.2f} s  "
-                          f"disk {r['disk'] / MB:8.1f} MB", flush=True)
-        print_table(results, images, present)
+                t0 = time.monotonic()
+                refs[img.name] = registry.push(img, work)
+                print(f"pushed {refs[img.name]} in {time.monotonic() - t0:.0f} s", flush=True)
+        index = 0
+        for mode in modes:
+            for rep in range(args.reps):
+                for img in images:
+                    for t in present:  # interleaved: each rep runs every tool once
+                        index += 1
+                        try:
+                            r = run_one(TOOLS[t], img, work, index,
+                                        ref=refs.get(img.name) if mode == "pull" else None,
+                                        registry=registry if mode == "pull" else None)
+                        except (RuntimeError, SystemExit) as e:
+                            if not args.keep_going:
+                                raise
+                            print(f"{mode} {t} on {img.name}: FAILED: {e}", flush=True)
+                            continue
+                        results.setdefault((mode, t, img.name), []).append(r)
+                        print(f"{mode:6} rep {rep + 1} {img.name:5} {t:10} wall {r['wall']:7.2f} s  "
+                              f"cpu {r['client_cpu']:6.2f} + {r['daemon_cpu']:6.2f} s  "
+                              + (f"registry {r['registry_cpu']:5.2f} s  " if mode == "pull" else "")
+                              + f"disk {r['disk'] / MB:8.1f} MB", flush=True)
+        for mode in modes:
+            print_table({k[1:]: v for k, v in results.items() if k[0] == mode}, images, present,
+                        mode)
     finally:
+        if registry is not None:
+            registry.stop()
+            reap("docker-registry", [registry.pid])
         unmount_all_under(work)
         shutil.rmtree(work, ignore_errors=True)
 
