@@ -267,6 +267,12 @@ absl::StatusOr<SpecSummary> SummarizeSpec(absl::string_view json, absl::string_v
     if (!b.ok()) return b.status();
     summary.root_readonly = *b;
   }
+  if (json::Value sig = root.Get("annotations").Get("org.opencontainers.image.stopSignal");
+      !sig.missing()) {
+    auto s = sig.AsString();
+    if (!s.ok()) return s.status();
+    summary.stop_signal = std::move(*s);
+  }
   return summary;
 }
 

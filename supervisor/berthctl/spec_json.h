@@ -37,6 +37,7 @@ struct SpecSummary {
   bool terminal = false;
   std::string root_path;
   bool root_readonly = false;
+  std::string stop_signal;  // annotation org.opencontainers.image.stopSignal
 };
 absl::StatusOr<SpecSummary> SummarizeSpec(absl::string_view json, absl::string_view name);
 

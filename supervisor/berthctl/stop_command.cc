@@ -8,6 +8,7 @@
 #include "lib/errors.h"
 #include "supervisor/berthctl/commands.h"
 #include "supervisor/berthctl/options.h"
+#include "supervisor/berthctl/spec_json.h"
 
 namespace berth::ctl {
 namespace {
@@ -54,20 +55,30 @@ absl::Status Stop(Client& client, const std::string& id, int sig, absl::Duration
 
 int StopCommand(const GlobalOptions& g, const Args& args) {
   int64_t seconds = 10;
-  std::string signal_name = "TERM";
+  std::string signal_name;
   FlagSet flags("stop", "stop [OPTIONS] CONTAINER [CONTAINER...]");
   flags.Int({"t", "time", "timeout"}, &seconds, "Seconds to wait before killing it (default 10)");
-  flags.String({"s", "signal"}, &signal_name, "Signal to send first (default TERM)");
+  flags.String({"s", "signal"}, &signal_name,
+               "Signal to send first (default: the image's StopSignal, else TERM)");
   auto refs = flags.Parse(args);
   if (!refs.ok()) return UsageError(flags, refs.status().message());
   if (flags.help_requested()) return PrintHelp(flags);
   if (refs->empty()) return UsageError(flags, "requires at least 1 container");
-  auto sig = ParseSignalName(signal_name);
+  auto sig = ParseSignalName(signal_name.empty() ? "TERM" : signal_name);
   if (!sig.ok()) return UsageError(flags, sig.status().message());
   absl::Duration timeout = seconds < 0 ? absl::InfiniteDuration() : absl::Seconds(seconds);
   Client client(g);
   return ForEachContainer(client, *refs, [&](const v1::Container& c, const std::string& ref) {
-    BERTH_RETURN_IF_ERROR(Stop(client, c.id(), *sig, timeout));
+    int first = *sig;
+    if (signal_name.empty()) {
+      // The StopSignal of the image the container was made from, as docker.
+      auto summary = SummarizeSpec(c.spec_json(), "spec");
+      if (summary.ok() && !summary->stop_signal.empty()) {
+        auto own = ParseSignalName(summary->stop_signal);
+        if (own.ok()) first = *own;
+      }
+    }
+    BERTH_RETURN_IF_ERROR(Stop(client, c.id(), first, timeout));
     Print(absl::StrCat(ref, "\n"));
     return absl::OkStatus();
   });

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "containerd_events.pb.h"
 #include "lib/event_loop.h"
@@ -200,6 +201,10 @@ class Engine {
                                      const std::string& target);
   void PruneImages(const std::string& ns, Done<ImageRemoval> done);
   void DiskUsage(Done<ImageDiskUsage> done);
+  // The directory of a container's i-th anonymous volume (removed with it).
+  std::string VolumeDir(const std::string& ns, const std::string& id, size_t i) const {
+    return absl::StrCat(ContainerDir(ns, id), "/volumes/", i);
+  }
   // The overlay lower directories of a manifest's layers, top layer first.
   absl::StatusOr<std::vector<std::string>> LayerDirs(const std::string& manifest_digest);
   const ContentStore& content() const { return *content_; }

@@ -298,6 +298,28 @@ absl::StatusOr<std::string> BuildExecProcess(const std::string& spec_json, const
   return json;
 }
 
+absl::StatusOr<std::string> AddImageSettings(
+    const std::string& spec_json, const std::string& stop_signal,
+    const std::vector<std::pair<std::string, std::string>>& volumes) {
+  BERTH_ASSIGN_OR_RETURN(Struct spec, ToStruct(spec_json, "spec"));
+  if (!stop_signal.empty()) {
+    (*Obj(&spec, "annotations")->mutable_fields())["org.opencontainers.image.stopSignal"]
+        .set_string_value(stop_signal);
+  }
+  ListValue* mounts = (*spec.mutable_fields())["mounts"].mutable_list_value();
+  for (const auto& [destination, source] : volumes) {
+    Struct m;
+    (*m.mutable_fields())["destination"].set_string_value(destination);
+    (*m.mutable_fields())["type"].set_string_value("bind");
+    (*m.mutable_fields())["source"].set_string_value(source);
+    *(*m.mutable_fields())["options"].mutable_list_value() = Strings({"rbind", "rw"});
+    *mounts->add_values()->mutable_struct_value() = m;
+  }
+  BERTH_ASSIGN_OR_RETURN(std::string json, ToJson(spec));
+  BERTH_RETURN_IF_ERROR(Validate(json));
+  return json;
+}
+
 absl::StatusOr<bool> SpecTerminal(const std::string& spec_json) {
   BERTH_ASSIGN_OR_RETURN(Struct spec, ToStruct(spec_json, "spec"));
   if (!spec.fields().count("process")) return false;

@@ -28,6 +28,13 @@ struct ExecSettings {
 // exec's args, env added, cwd and user replaced when given.
 absl::StatusOr<std::string> BuildExecProcess(const std::string& spec_json, const ExecSettings& e);
 
+// What an image adds to a spec berthd built: its StopSignal as the
+// org.opencontainers.image.stopSignal annotation (image-spec's conversion),
+// and a bind mount of each (destination, host directory) for its Volumes.
+absl::StatusOr<std::string> AddImageSettings(
+    const std::string& spec_json, const std::string& stop_signal,
+    const std::vector<std::pair<std::string, std::string>>& volumes);
+
 // process.terminal of a spec.
 absl::StatusOr<bool> SpecTerminal(const std::string& spec_json);
 

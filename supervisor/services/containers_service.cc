@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "berth/v1/containers.grpc.pb.h"
 #include "lib/errors.h"
+#include "lib/file_util.h"
 #include "supervisor/daemon/ids.h"
 #include "supervisor/daemon/image_process.h"
 #include "supervisor/daemon/spec_builder.h"
@@ -60,10 +61,29 @@ class ContainersService final : public v1::Containers::Service {
       BERTH_ASSIGN_OR_RETURN(v1::ProcessConfig p,
                              ImageProcess(image.config, req.process(), layers));
       BERTH_ASSIGN_OR_RETURN(r.spec_json, BuildSpec(p, r.ns, r.id, r.rootfs_read_only));
+      // The image's Volumes: anonymous volumes, directories of the
+      // container's own (removed with it).
+      std::vector<std::pair<std::string, std::string>> volumes;
+      for (size_t i = 0; i < image.config.volumes.size(); ++i) {
+        const std::string& path = image.config.volumes[i];
+        if (path.empty() || path[0] != '/') {
+          return absl::InvalidArgumentError(
+              absl::StrCat("the image's Volumes: \"", path, "\" is not absolute"));
+        }
+        volumes.emplace_back(path, engine_->VolumeDir(r.ns, r.id, i));
+      }
+      BERTH_ASSIGN_OR_RETURN(r.spec_json,
+                             AddImageSettings(r.spec_json, image.config.stop_signal, volumes));
     } else {
       BERTH_ASSIGN_OR_RETURN(r.spec_json, NormaliseSpec(req.spec_json(), r.rootfs_read_only));
     }
-    return engine_->CreateContainer(r);
+    BERTH_ASSIGN_OR_RETURN(ContainerView view, engine_->CreateContainer(r));
+    // Made once the container is recorded (a refused create leaves none;
+    // the container's directory goes with it).
+    for (size_t i = 0; i < image.config.volumes.size() && req.spec_json().empty(); ++i) {
+      BERTH_RETURN_IF_ERROR(MakeDirs(engine_->VolumeDir(r.ns, r.id, i), 0755));
+    }
+    return view;
   }
 
   grpc::Status Create(grpc::ServerContext* ctx, const v1::CreateContainerRequest* req,

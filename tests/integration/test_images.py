@@ -274,3 +274,26 @@ def test_containers_berthd_builds_get_a_default_seccomp_profile(ctl):
     assert r.stdout == "mounted\n", r.stderr
     r = ctl.run("sh", "-c", "mount -t tmpfs t /tmp 2>&1; echo rc=$?")
     assert "rc=0" not in r.stdout
+
+
+@pytest.mark.timeout(180)
+def test_image_volumes_and_stop_signal(ctl, berthd, tmp_path, rootfs_layer):
+    lay = layout(tmp_path, "vol", [rootfs_layer],
+                 config={"Cmd": ["sh", "-c", "trap 'echo got-usr1; exit 7' USR1; "
+                                 "echo ready; while :; do sleep 0.1; done"],
+                         "Volumes": {"/data": {}}, "StopSignal": "SIGUSR1"})
+    ctl.ok("load", "-i", lay, "--name", "vol")
+    cid = ctl.ok("run", "-d", "vol").strip()
+    ctl.wait_running(cid)
+    # /data is a volume of the container's own: a bind mount, not the overlay.
+    mounts = ctl.exec_ok(cid, "cat", "/proc/self/mountinfo")
+    assert [l for l in mounts.splitlines() if l.split()[4] == "/data"], mounts
+    ctl.exec_ok(cid, "sh", "-c", "echo kept > /data/f")
+    vols = os.path.join(berthd.root, "containers")
+    found = [os.path.join(d, f) for d, _, fs in os.walk(vols) for f in fs if f == "f"]
+    assert len(found) == 1 and "/volumes/0/" in found[0]
+    # stop sends the image's StopSignal first.
+    ctl.ok("stop", "-t", "10", cid)
+    assert ctl.inspect(cid)["task"]["init"]["exit_status"] == 7
+    ctl.ok("rm", cid)
+    assert not [d for d, _, fs in os.walk(vols) for f in fs if f == "f"]
