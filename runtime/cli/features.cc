@@ -108,6 +108,16 @@ std::string BuildFeaturesJson(const FeaturesInput& in) {
   Enabled(w, "apparmor", true);
   Enabled(w, "selinux", true);
   Enabled(w, "intelRdt", false);
+  // runtime-spec 1.3: linux.memoryPolicy, applied with set_mempolicy(2).
+  w.Key("memoryPolicy").BeginObject();
+  Strings(w, "modes",
+          std::vector<std::string>{"MPOL_DEFAULT", "MPOL_BIND", "MPOL_INTERLEAVE",
+                                   "MPOL_WEIGHTED_INTERLEAVE", "MPOL_PREFERRED",
+                                   "MPOL_PREFERRED_MANY", "MPOL_LOCAL"});
+  Strings(w, "flags",
+          std::vector<std::string>{"MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES",
+                                   "MPOL_F_STATIC_NODES"});
+  w.EndObject();
   // containerd reads this before giving mounts uidMappings/gidMappings.
   w.Key("mountExtensions").BeginObject();
   Enabled(w, "idmap", false);

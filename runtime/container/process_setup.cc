@@ -107,6 +107,9 @@ absl::StatusOr<ExecPlan> SetUpProcess(const spec::Spec& s, const spec::Process& 
   if (s.linux_cfg.personality) {
     BERTH_RETURN_IF_ERROR(linux_ns::ApplyPersonality(*s.linux_cfg.personality));
   }
+  if (s.linux_cfg.memory_policy) {
+    BERTH_RETURN_IF_ERROR(linux_ns::ApplyMemoryPolicy(*s.linux_cfg.memory_policy));
+  }
   BERTH_RETURN_IF_ERROR(linux_ns::ApplyLsmExecLabels(p));
 
   std::optional<linux_ns::CapabilityPlan> caps;

@@ -92,6 +92,14 @@ absl::Status ApplyPersonality(const spec::Personality& p) {
   return absl::OkStatus();
 }
 
+absl::Status ApplyMemoryPolicy(const spec::MemoryPolicy& m) {
+  if (::syscall(SYS_set_mempolicy, m.mode_value, m.nodemask.empty() ? nullptr : m.nodemask.data(),
+                m.maxnode) != 0) {
+    return ErrnoError(absl::StrCat("linux.memoryPolicy: set_mempolicy ", m.mode));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateLsm(const spec::Spec& s) {
   if (s.process && !s.process->apparmor_profile.empty() && !AppArmorEnabled()) {
     return absl::FailedPreconditionError(

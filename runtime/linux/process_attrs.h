@@ -13,6 +13,8 @@ namespace berth::linux_ns {
 absl::Status ApplyScheduler(const spec::Scheduler& s);
 absl::Status ApplyIoPriority(const spec::IoPriority& p);
 absl::Status ApplyPersonality(const spec::Personality& p);
+// set_mempolicy(2): the policy the process and its children allocate with.
+absl::Status ApplyMemoryPolicy(const spec::MemoryPolicy& m);
 
 // apparmorProfile / selinuxLabel / mountLabel: a clear error when the LSM
 // they need is not enabled on this host (checked before anything is made).

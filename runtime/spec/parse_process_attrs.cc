@@ -1,4 +1,8 @@
+#include <algorithm>
+
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "lib/errors.h"
 #include "runtime/spec/process_attrs.h"
 
@@ -79,6 +83,78 @@ absl::StatusOr<Personality> ParsePersonality(const json::Value& v) {
     if (!p.flags.empty()) return flags.Error("no personality flags are supported yet");
   }
   return p;
+}
+
+absl::StatusOr<MemoryPolicy> ParseMemoryPolicy(const json::Value& v) {
+  if (!v.is_object()) return v.Error("must be an object");
+  // The kernel's values (linux/mempolicy.h).
+  static const std::pair<const char*, int> kModes[] = {{"MPOL_DEFAULT", 0},
+                                                       {"MPOL_PREFERRED", 1},
+                                                       {"MPOL_BIND", 2},
+                                                       {"MPOL_INTERLEAVE", 3},
+                                                       {"MPOL_LOCAL", 4},
+                                                       {"MPOL_PREFERRED_MANY", 5},
+                                                       {"MPOL_WEIGHTED_INTERLEAVE", 6}};
+  static const std::pair<const char*, int> kFlags[] = {{"MPOL_F_NUMA_BALANCING", 1 << 13},
+                                                       {"MPOL_F_RELATIVE_NODES", 1 << 14},
+                                                       {"MPOL_F_STATIC_NODES", 1 << 15}};
+  MemoryPolicy m;
+  json::Value mode = v.Get("mode");
+  if (mode.missing()) return mode.Error("is required");
+  BERTH_ASSIGN_OR_RETURN(m.mode, mode.AsString());
+  bool known = false;
+  for (const auto& [name, value] : kModes) {
+    if (m.mode == name) {
+      m.mode_value = value;
+      known = true;
+    }
+  }
+  if (!known) return mode.Error(absl::StrCat("unknown mode \"", m.mode, "\""));
+  json::Value nodes = v.Get("nodes");
+  std::string text;
+  if (!nodes.missing() && !nodes.is_null()) {
+    BERTH_ASSIGN_OR_RETURN(text, nodes.AsString());
+  }
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    std::vector<absl::string_view> range = absl::StrSplit(part, absl::MaxSplits('-', 1));
+    uint32_t lo = 0, hi = 0;
+    if (!absl::SimpleAtoi(range[0], &lo) ||
+        !absl::SimpleAtoi(range.size() == 2 ? range[1] : range[0], &hi) || hi < lo || hi >= 4096) {
+      return nodes.Error(absl::StrCat("\"", text,
+                                      "\" is not a list of node numbers and ranges "
+                                      "below 4096 (\"0-3,7\")"));
+    }
+    for (uint32_t n = lo; n <= hi; ++n) {
+      size_t word = n / (8 * sizeof(unsigned long));
+      if (m.nodemask.size() <= word) m.nodemask.resize(word + 1, 0);
+      m.nodemask[word] |= 1UL << (n % (8 * sizeof(unsigned long)));
+      m.maxnode = std::max<unsigned long>(m.maxnode, n + 2);
+    }
+  }
+  bool needs_nodes = m.mode == "MPOL_BIND" || m.mode == "MPOL_INTERLEAVE" ||
+                     m.mode == "MPOL_WEIGHTED_INTERLEAVE" || m.mode == "MPOL_PREFERRED_MANY";
+  bool takes_nodes = needs_nodes || m.mode == "MPOL_PREFERRED";
+  if (needs_nodes && m.nodemask.empty()) {
+    return nodes.Error(absl::StrCat("is required with mode ", m.mode));
+  }
+  if (!takes_nodes && !m.nodemask.empty()) {
+    return nodes.Error(absl::StrCat("must be empty with mode ", m.mode));
+  }
+  json::Value flags = v.Get("flags");
+  if (!flags.missing() && !flags.is_null()) {
+    BERTH_ASSIGN_OR_RETURN(std::vector<std::string> names, flags.AsStringArray());
+    for (const std::string& f : names) {
+      bool found = false;
+      for (const auto& [name, value] : kFlags) {
+        if (f == name) {
+          m.mode_value |= value;
+          found = true;
+        }
+      }
+      if (!found) return flags.Error(absl::StrCat("unknown flag \"", f, "\""));
+    }
+  }
+  return m;
 }
 
 absl::StatusOr<std::map<std::string, TimeOffset>> ParseTimeOffsets(const json::Value& v) {

@@ -331,6 +331,9 @@ absl::Status ParseLinux(const Value& v, Linux* lx) {
   if (Value t = v.Get("timeOffsets"); !t.missing() && !t.is_null()) {
     BERTH_ASSIGN_OR_RETURN(lx->time_offsets, ParseTimeOffsets(t));
   }
+  if (Value m = v.Get("memoryPolicy"); !Absent(m)) {
+    BERTH_ASSIGN_OR_RETURN(lx->memory_policy, ParseMemoryPolicy(m));
+  }
   lx->intel_rdt = !Absent(v.Get("intelRdt"));
   if (Value seccomp = v.Get("seccomp"); !Absent(seccomp)) {
     BERTH_ASSIGN_OR_RETURN(lx->seccomp, ParseSeccomp(seccomp));

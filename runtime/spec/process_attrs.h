@@ -32,6 +32,14 @@ struct Personality {
   std::vector<std::string> flags;
 };
 
+// linux.memoryPolicy (runtime-spec 1.3): set_mempolicy(2) for the process.
+struct MemoryPolicy {
+  std::string mode;                     // MPOL_DEFAULT, MPOL_BIND, ...
+  int mode_value = 0;                   // the kernel's number, flags or'ed in
+  std::vector<unsigned long> nodemask;  // bit n: node n
+  unsigned long maxnode = 0;            // bits in nodemask that count
+};
+
 struct TimeOffset {
   int64_t secs = 0;
   uint32_t nanosecs = 0;
@@ -40,6 +48,9 @@ struct TimeOffset {
 absl::StatusOr<Scheduler> ParseScheduler(const json::Value& v);
 absl::StatusOr<IoPriority> ParseIoPriority(const json::Value& v);
 absl::StatusOr<Personality> ParsePersonality(const json::Value& v);
+// mode, nodes ("0-3,7") and flags checked: modes that need nodes have
+// some, MPOL_DEFAULT and MPOL_LOCAL have none.
+absl::StatusOr<MemoryPolicy> ParseMemoryPolicy(const json::Value& v);
 // linux.timeOffsets: "monotonic" and "boottime" only.
 absl::StatusOr<std::map<std::string, TimeOffset>> ParseTimeOffsets(const json::Value& v);
 

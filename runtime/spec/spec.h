@@ -119,6 +119,7 @@ struct Linux {
   std::map<std::string, std::string> sysctl;
   std::optional<Personality> personality;
   std::map<std::string, TimeOffset> time_offsets;  // "monotonic", "boottime"
+  std::optional<MemoryPolicy> memory_policy;
   std::optional<Seccomp> seccomp;
   bool intel_rdt = false;  // linux.intelRdt present: not supported, refused by create
 };

@@ -126,3 +126,36 @@ def test_capability_sets_read_back(berth):
     assert caps_by["CapAmb"] == 1 << 5
     assert caps_by["CapInh"] == 1 << 5
     assert caps_by["CapPrm"] == 1 << 5 and caps_by["CapEff"] == 1 << 5
+
+
+@pytest.mark.parametrize("policy,shown", [
+    ({"mode": "MPOL_BIND", "nodes": "0"}, "bind:0"),
+    ({"mode": "MPOL_INTERLEAVE", "nodes": "0", "flags": ["MPOL_F_STATIC_NODES"]},
+     "interleave=static:0"),
+    ({"mode": "MPOL_PREFERRED", "nodes": "0"}, "prefer:0"),
+    ({"mode": "MPOL_LOCAL"}, "local"),
+])
+def test_memory_policy(berth, policy, shown):
+    # runtime-spec 1.3's linux.memoryPolicy; numa_maps shows the policy the
+    # process's memory is allocated with (the task's, where a mapping has none).
+    if not os.path.exists("/proc/self/numa_maps"):
+        pytest.skip("kernel without NUMA")
+    p = run_ok(berth, "grep -m1 heap /proc/self/numa_maps || head -1 /proc/self/numa_maps",
+               linux__memoryPolicy=policy)
+    assert p.stdout.split()[1] == shown, p.stdout
+
+
+@pytest.mark.parametrize("policy,message", [
+    ({"mode": "MPOL_NOPE"}, 'linux.memoryPolicy.mode: unknown mode "MPOL_NOPE"'),
+    ({"mode": "MPOL_BIND"}, "linux.memoryPolicy.nodes: is required with mode MPOL_BIND"),
+    ({"mode": "MPOL_LOCAL", "nodes": "0"}, "linux.memoryPolicy.nodes: must be empty"),
+    ({"mode": "MPOL_BIND", "nodes": "3-1"}, "linux.memoryPolicy.nodes:"),
+    ({"mode": "MPOL_BIND", "nodes": "0", "flags": ["MPOL_F_X"]},
+     'linux.memoryPolicy.flags: unknown flag "MPOL_F_X"'),
+    ({"mode": "MPOL_BIND", "nodes": "4000"}, "linux.memoryPolicy: set_mempolicy MPOL_BIND"),
+])
+def test_memory_policy_errors_name_the_field(berth, policy, message):
+    spec = berth.config()
+    spec["linux"]["memoryPolicy"] = policy
+    berth.write_config(spec)
+    assert_fails_cleanly(berth, lambda cid: ["create", "--bundle", berth.bundle, cid], message)
