@@ -232,8 +232,20 @@ absl::StatusOr<AttachResult> AttachAndStart(Client& client, const AttachOptions&
   }
   AttachResult result;
   // A container's pty exists from its Create on: it gets its size before
-  // it starts (`stty size` as its first command must see it).
-  if (options.tty && options.exec_id.empty() && !exited) SendSize(*stream);
+  // it starts (`stty size` as its first command must see it). A unary call,
+  // answered once the shim has set it: a resize on the attach stream could
+  // reach the shim after the Start below.
+  if (options.tty && options.exec_id.empty() && !exited) {
+    if (auto size = TerminalSize()) {
+      v1::ResizePtyRequest req;
+      req.set_container_id(options.container_id);
+      req.set_width(size->first);
+      req.set_height(size->second);
+      if (auto r = client.Call(&v1::Tasks::Stub::ResizePty, req); !r.ok()) {
+        return abort(Annotate(r.status(), "resize"));
+      }
+    }
+  }
   if (!exited) {
     result.start = start();
     if (!result.start.ok()) {
