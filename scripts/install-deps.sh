@@ -8,7 +8,7 @@ PACKAGES="meson ninja-build pkg-config g++ clang-format git libyajl-dev libcap-d
   libabsl-dev libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc libsqlite3-dev catch2 busybox-static python3 python3-pytest python3-pytest-timeout python3-grpcio python3-grpc-tools
   containerd docker.io podman golang-github-docker-docker-dev umoci
   libcurl4-openssl-dev libssl-dev libarchive-dev libisal-dev libzstd-dev docker-registry skopeo apache2-utils strace
-  iproute2 util-linux bsdutils passwd mount tar procps runc crun qemu-system-x86"
+  iproute2 util-linux bsdutils passwd mount tar zstd procps runc crun qemu-system-x86"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -137,6 +137,10 @@ absl::Status Validate(const spec::Spec& s, const CreateOptions& o, const std::st
   if (s.linux_cfg.intel_rdt) {
     return absl::UnimplementedError("linux.intelRdt: Intel RDT is not supported");
   }
+  if (s.linux_cfg.net_devices) {
+    return absl::UnimplementedError(
+        "linux.netDevices: moving network devices into the container is not supported");
+  }
   BERTH_RETURN_IF_ERROR(linux_ns::ValidateIdMappings(s));
   const spec::Namespace* uts = s.FindNamespace(NamespaceType::kUts);
   // A joined uts namespace gets the names too (runc, crun); the runtime's

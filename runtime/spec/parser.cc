@@ -335,6 +335,10 @@ absl::Status ParseLinux(const Value& v, Linux* lx) {
     BERTH_ASSIGN_OR_RETURN(lx->memory_policy, ParseMemoryPolicy(m));
   }
   lx->intel_rdt = !Absent(v.Get("intelRdt"));
+  if (Value nd = v.Get("netDevices"); !Absent(nd)) {
+    if (!nd.is_object()) return nd.Error("must be an object");
+    lx->net_devices = !nd.Members().empty();
+  }
   if (Value seccomp = v.Get("seccomp"); !Absent(seccomp)) {
     BERTH_ASSIGN_OR_RETURN(lx->seccomp, ParseSeccomp(seccomp));
   }

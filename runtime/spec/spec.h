@@ -121,7 +121,8 @@ struct Linux {
   std::map<std::string, TimeOffset> time_offsets;  // "monotonic", "boottime"
   std::optional<MemoryPolicy> memory_policy;
   std::optional<Seccomp> seccomp;
-  bool intel_rdt = false;  // linux.intelRdt present: not supported, refused by create
+  bool intel_rdt = false;    // linux.intelRdt present: not supported, refused by create
+  bool net_devices = false;  // linux.netDevices (1.3) non-empty: refused by create too
 };
 
 struct Spec {

@@ -297,3 +297,19 @@ def test_image_volumes_and_stop_signal(ctl, berthd, tmp_path, rootfs_layer):
     assert ctl.inspect(cid)["task"]["init"]["exit_status"] == 7
     ctl.ok("rm", cid)
     assert not [d for d, _, fs in os.walk(vols) for f in fs if f == "f"]
+
+
+@pytest.mark.timeout(120)
+def test_uncompressed_gzip_and_zstd_layers(ctl, berthd, tmp_path, rootfs_layer):
+    E = oci_image.entry
+    big = os.urandom(3 << 20)  # more than the unpacker's buffers, in every format
+    layers = [rootfs_layer,
+              oci_image.tar_of_entries([E("plain", data=b"none" + big)]),
+              oci_image.tar_of_entries([E("gz", data=b"gzip" + big)]),
+              oci_image.tar_of_entries([E("zs", data=b"zstd" + big)])]
+    lay = layout(tmp_path, "mixed", layers, compress=["gzip", "none", "gzip", "zstd"])
+    ctl.ok("load", "-i", lay, "--name", "mixed")
+    r = ctl("run", "--rm", "mixed", "sh", "-c", "head -c4 /plain /gz /zs; echo; wc -c < /zs")
+    assert r.returncode == 0, r.stderr
+    assert "none" in r.stdout and "gzip" in r.stdout and "zstd" in r.stdout, r.stdout
+    assert r.stdout.split()[-1] == str(4 + len(big))

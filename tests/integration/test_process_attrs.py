@@ -159,3 +159,13 @@ def test_memory_policy_errors_name_the_field(berth, policy, message):
     spec["linux"]["memoryPolicy"] = policy
     berth.write_config(spec)
     assert_fails_cleanly(berth, lambda cid: ["create", "--bundle", berth.bundle, cid], message)
+
+
+def test_net_devices_are_refused_naming_the_field(berth):
+    # runtime-spec 1.3's linux.netDevices: not implemented, so never ignored.
+    spec = berth.config()
+    spec["linux"]["netDevices"] = {"eth9": {"name": "eth0"}}
+    berth.write_config(spec)
+    assert_fails_cleanly(berth, lambda cid: ["create", "--bundle", berth.bundle, cid],
+                         "linux.netDevices: moving network devices into the container is not "
+                         "supported")
