@@ -12,7 +12,8 @@ namespace {
 
 constexpr char kSelectContainer[] =
     "SELECT ns, id, name, labels, spec_json, rootfs_path, rootfs_read_only, runtime, sandbox_id, "
-    "created_at, updated_at, image, image_digest FROM containers ";
+    "created_at, updated_at, image, image_digest, settings, restart_count, stopped_by_user "
+    "FROM containers ";
 
 absl::StatusOr<ContainerRecord> ReadContainer(const sqlite::Statement& stmt) {
   ContainerRecord c;
@@ -31,6 +32,9 @@ absl::StatusOr<ContainerRecord> ReadContainer(const sqlite::Statement& stmt) {
   c.updated_at = stmt.Time(10);
   c.image = stmt.Text(11);
   c.image_digest = stmt.Text(12);
+  c.settings = stmt.Blob(13);
+  c.restart_count = static_cast<int32_t>(stmt.Int(14));
+  c.stopped_by_user = stmt.Bool(15);
   return c;
 }
 
@@ -97,8 +101,9 @@ absl::Status Store::InsertContainer(const ContainerRecord& c) {
         sqlite::Statement::Prepare(
             db_,
             "INSERT INTO containers (ns, id, name, labels, spec_json, rootfs_path, "
-            "rootfs_read_only, runtime, sandbox_id, created_at, updated_at, image, image_digest) "
-            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            "rootfs_read_only, runtime, sandbox_id, created_at, updated_at, image, image_digest, "
+            "settings, restart_count, stopped_by_user) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
             absl::StrCat("insert container ", c.id, " in namespace ", c.ns)));
     stmt.BindText(1, c.ns)
         .BindText(2, c.id)
@@ -112,7 +117,10 @@ absl::Status Store::InsertContainer(const ContainerRecord& c) {
         .BindTime(10, c.created_at)
         .BindTime(11, c.updated_at)
         .BindText(12, c.image)
-        .BindText(13, c.image_digest);
+        .BindText(13, c.image_digest)
+        .BindBlob(14, c.settings)
+        .BindInt(15, c.restart_count)
+        .BindBool(16, c.stopped_by_user);
     return stmt.Run();
   });
 }
@@ -130,7 +138,8 @@ absl::Status Store::UpdateContainer(const ContainerRecord& c) {
         sqlite::Statement::Prepare(
             db_,
             "UPDATE containers SET name = ?3, labels = ?4, spec_json = ?5, rootfs_path = ?6, "
-            "rootfs_read_only = ?7, runtime = ?8, sandbox_id = ?9, updated_at = ?10 "
+            "rootfs_read_only = ?7, runtime = ?8, sandbox_id = ?9, updated_at = ?10, "
+            "settings = ?11, restart_count = ?12, stopped_by_user = ?13 "
             "WHERE ns = ?1 AND id = ?2",
             absl::StrCat("update container ", c.id, " in namespace ", c.ns)));
     stmt.BindText(1, c.ns)
@@ -142,7 +151,10 @@ absl::Status Store::UpdateContainer(const ContainerRecord& c) {
         .BindBool(7, c.rootfs_read_only)
         .BindText(8, c.runtime)
         .BindText(9, c.sandbox_id)
-        .BindTime(10, c.updated_at);
+        .BindTime(10, c.updated_at)
+        .BindBlob(11, c.settings)
+        .BindInt(12, c.restart_count)
+        .BindBool(13, c.stopped_by_user);
     return stmt.Run();
   });
 }

@@ -140,6 +140,39 @@ CREATE TABLE images (
 ALTER TABLE containers ADD COLUMN image TEXT NOT NULL DEFAULT '';
 ALTER TABLE containers ADD COLUMN image_digest TEXT NOT NULL DEFAULT '';
 )sql",
+    // 3: what berthd does for a container besides its spec (a serialized
+    // berth.v1.ContainerSettings: log, restart policy, network, mounts,
+    // health check), its restart bookkeeping, and named volumes.
+    R"sql(
+ALTER TABLE containers ADD COLUMN settings BLOB NOT NULL DEFAULT x'';
+ALTER TABLE containers ADD COLUMN restart_count INTEGER NOT NULL DEFAULT 0;
+-- 1 once a user stopped it (docker's "unless-stopped" and "always" after a
+-- daemon restart); 0 again when a user starts it.
+ALTER TABLE containers ADD COLUMN stopped_by_user INTEGER NOT NULL DEFAULT 0
+  CHECK (stopped_by_user IN (0, 1));
+
+CREATE TABLE volumes (
+  ns TEXT NOT NULL REFERENCES namespaces (name),
+  name TEXT NOT NULL,
+  labels TEXT NOT NULL DEFAULT '{}',
+  -- '' for a named volume; the container's id for an anonymous one (removed
+  -- with it by rm -v).
+  anonymous_for TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (ns, name)
+) STRICT;
+
+-- Which containers mount which volumes (a volume in use is not removed).
+CREATE TABLE container_volumes (
+  ns TEXT NOT NULL,
+  container_id TEXT NOT NULL,
+  volume TEXT NOT NULL,
+  PRIMARY KEY (ns, container_id, volume),
+  FOREIGN KEY (ns, container_id) REFERENCES containers (ns, id) ON DELETE CASCADE,
+  FOREIGN KEY (ns, volume) REFERENCES volumes (ns, name)
+) STRICT;
+CREATE INDEX container_volumes_by_volume ON container_volumes (ns, volume);
+)sql",
 };
 
 absl::StatusOr<int> UserVersion(sqlite3* db) {

@@ -68,6 +68,11 @@ Statement& Statement::BindTextOrNull(int index, absl::string_view value) {
   return BindText(index, value);
 }
 
+Statement& Statement::BindBlob(int index, absl::string_view value) {
+  NoteBind(sqlite3_bind_blob64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT));
+  return *this;
+}
+
 Statement& Statement::BindInt(int index, int64_t value) {
   NoteBind(sqlite3_bind_int64(stmt_, index, value));
   return *this;
@@ -94,6 +99,13 @@ std::string Statement::Text(int column) const {
   if (text == nullptr) return "";
   // Bytes, not strlen: the value may hold NULs.
   return std::string(reinterpret_cast<const char*>(text),
+                     static_cast<size_t>(sqlite3_column_bytes(stmt_, column)));
+}
+
+std::string Statement::Blob(int column) const {
+  const void* blob = sqlite3_column_blob(stmt_, column);
+  if (blob == nullptr) return "";
+  return std::string(static_cast<const char*>(blob),
                      static_cast<size_t>(sqlite3_column_bytes(stmt_, column)));
 }
 

@@ -38,6 +38,7 @@ class Statement {
   // An empty value is bound as NULL (unique columns where empty means none).
   Statement& BindTextOrNull(int index, absl::string_view value);
   Statement& BindInt(int index, int64_t value);
+  Statement& BindBlob(int index, absl::string_view value);
   Statement& BindBool(int index, bool value) { return BindInt(index, value ? 1 : 0); }
   Statement& BindTime(int index, absl::Time value) {
     return BindInt(index, absl::ToUnixNanos(value));
@@ -50,6 +51,7 @@ class Statement {
 
   // Columns of the current row, numbered from 0. NULL reads as "" or 0.
   std::string Text(int column) const;
+  std::string Blob(int column) const;
   int64_t Int(int column) const { return sqlite3_column_int64(stmt_, column); }
   uint32_t Uint32(int column) const { return static_cast<uint32_t>(Int(column)); }
   bool Bool(int column) const { return Int(column) != 0; }

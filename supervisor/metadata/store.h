@@ -45,6 +45,9 @@ struct ContainerRecord {
   absl::Time updated_at = absl::UnixEpoch();
   std::string image;         // the image it was made from ("" for a rootfs path)
   std::string image_digest;  // that image's manifest: its layers are the rootfs
+  std::string settings;      // a serialized berth.v1.ContainerSettings ("" : defaults)
+  int32_t restart_count = 0;
+  bool stopped_by_user = false;
 };
 
 // Images (images.cc). Blobs and layers are shared across namespaces.

@@ -4,6 +4,7 @@
 #include "berth/v1/containers.grpc.pb.h"
 #include "lib/errors.h"
 #include "lib/file_util.h"
+#include "supervisor/daemon/container_settings.h"
 #include "supervisor/daemon/ids.h"
 #include "supervisor/daemon/image_process.h"
 #include "supervisor/daemon/spec_builder.h"
@@ -98,6 +99,8 @@ class ContainersService final : public v1::Containers::Service {
     for (const auto& [k, v] : req->labels()) r.labels[k] = v;
     r.rootfs_read_only = req->rootfs().read_only();
     r.runtime = req->runtime();
+    if (absl::Status st = ValidateSettings(req->settings()); !st.ok()) return ToGrpc(st);
+    r.settings = req->settings().SerializeAsString();
     if (!req->image().empty()) {
       if (!req->rootfs().path().empty()) {
         return ToGrpc(absl::InvalidArgumentError("image and rootfs.path: give one, not both"));

@@ -55,6 +55,9 @@ void ToProto(const ContainerView& c, v1::Container* out) {
   ToProto(c.record.created_at, out->mutable_created_at());
   ToProto(c.record.updated_at, out->mutable_updated_at());
   out->set_status(StatusName(c));
+  // Written by berthd itself: one that does not parse stays out.
+  out->mutable_settings()->ParseFromString(c.record.settings);
+  out->mutable_state()->set_restart_count(c.record.restart_count);
 }
 
 namespace {

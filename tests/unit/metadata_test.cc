@@ -19,6 +19,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "supervisor/metadata/schema.h"
 #include "supervisor/metadata/store.h"
 
 namespace berth::supervisor {
@@ -113,6 +114,11 @@ ContainerRecord FullContainer(const std::string& ns, const std::string& id,
   c.sandbox_id = "pod-7";
   c.created_at = At(1700000000123456789);
   c.updated_at = At(1700000001987654321);
+  c.image = "docker.io/library/busybox:latest";
+  c.image_digest = "sha256:" + std::string(64, 'a');
+  c.settings = std::string("\x0a\x00\xff\x01 settings", 13);  // bytes, NULs included
+  c.restart_count = 7;
+  c.stopped_by_user = true;
   return c;
 }
 
@@ -128,6 +134,11 @@ void CheckSame(const ContainerRecord& a, const ContainerRecord& b) {
   CHECK(a.sandbox_id == b.sandbox_id);
   CHECK(a.created_at == b.created_at);
   CHECK(a.updated_at == b.updated_at);
+  CHECK(a.image == b.image);
+  CHECK(a.image_digest == b.image_digest);
+  CHECK(a.settings == b.settings);
+  CHECK(a.restart_count == b.restart_count);
+  CHECK(a.stopped_by_user == b.stopped_by_user);
 }
 
 TaskRecord FullTask(const std::string& ns, const std::string& container_id) {
@@ -196,7 +207,7 @@ TEST_CASE("Open creates the database in WAL mode with the schema and the default
   REQUIRE(std::filesystem::exists(dir.db()));
   RawDb raw(dir.db());
   CHECK(raw.Query("PRAGMA journal_mode") == "wal");
-  CHECK(raw.Query("PRAGMA user_version") == "2");
+  CHECK(raw.Query("PRAGMA user_version") == std::to_string(LatestSchemaVersion()));
   for (const char* table : {"meta", "namespaces", "sandboxes", "containers", "tasks", "events",
                             "blobs", "layers", "manifests", "manifest_layers", "images"}) {
     INFO(table);
@@ -220,7 +231,7 @@ TEST_CASE("Reopening keeps the data and does not migrate again", "[metadata]") {
   CheckSame(Must(store->GetContainer("default", "c1")), FullContainer("default", "c1", "one"));
   CHECK(Must(store->ListNamespaces()).size() == 1);
   RawDb raw(dir.db());
-  CHECK(raw.Query("PRAGMA user_version") == "2");
+  CHECK(raw.Query("PRAGMA user_version") == std::to_string(LatestSchemaVersion()));
 }
 
 TEST_CASE("Open refuses a database written by a newer schema", "[metadata]") {
@@ -404,6 +415,9 @@ TEST_CASE("Containers: update changes every field but created_at", "[metadata]")
   changed.sandbox_id = "pod-8";
   changed.created_at = At(1);  // ignored: creation time is fixed
   changed.updated_at = At(1800000000000000042);
+  changed.settings = "other settings";
+  changed.restart_count = 8;
+  changed.stopped_by_user = false;
   REQUIRE_OK(store->UpdateContainer(changed));
   ContainerRecord expected = changed;
   expected.created_at = original.created_at;
