@@ -317,8 +317,10 @@ absl::StatusOr<CreatedContainer> Create(const CreateOptions& o) {
   UniqueFd sync_parent(sv[0]);
   UniqueFd sync_child(sv[1]);
 
+  BERTH_ASSIGN_OR_RETURN(InitSeccomp seccomp, InitSeccomp::Compile(s, sync_child.get(), o.root));
   InitConfig init;
   init.spec = &s;
+  init.seccomp = &seccomp;
   init.id = o.id;
   init.rootfs = *rootfs;
   init.bundle = bundle;

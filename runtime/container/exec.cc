@@ -42,6 +42,7 @@ struct ExecChild {
   int sync_fd = -1;
   int console_fd = -1;
   int preserve_fds = 0;
+  const InitSeccomp* seccomp = nullptr;  // compiled by the parent
   std::vector<int> parent_only_fds;
 };
 
@@ -59,7 +60,6 @@ int NamespacesToEnter(const spec::Spec& s) {
 absl::StatusOr<ExecPlan> SetUpChild(const ExecChild& c, const linux_ns::FileId& runtime_exe) {
   const spec::Spec& s = *c.spec;
   const spec::Process& p = *s.process;
-  BERTH_ASSIGN_OR_RETURN(InitSeccomp seccomp, InitSeccomp::Compile(s, c.sync_fd));
   // One setns on the init's pidfd enters all its namespaces at once, the
   // user namespace first, as the kernel orders them.
   if (::setns(c.init_pidfd, NamespacesToEnter(s)) != 0) {
@@ -74,7 +74,7 @@ absl::StatusOr<ExecPlan> SetUpChild(const ExecChild& c, const linux_ns::FileId& 
     BERTH_RETURN_IF_ERROR(linux_ns::SendFd(c.console_fd, pty.master.get(), pty.slave_name));
     BERTH_RETURN_IF_ERROR(linux_ns::AttachToTerminal(pty.slave.get()));
   }
-  return SetUpProcess(s, p, std::move(seccomp), c.preserve_fds, runtime_exe);
+  return SetUpProcess(s, p, *c.seccomp, c.preserve_fds, runtime_exe);
 }
 
 // Every way out of the child before execve says why: the parent reads EOF
@@ -240,8 +240,10 @@ absl::StatusOr<ExecStarted> StartExec(const ExecOptions& o) {
     return ErrnoError("socketpair");
   UniqueFd sync_parent(sv[0]), sync_child(sv[1]);
 
+  BERTH_ASSIGN_OR_RETURN(InitSeccomp seccomp, InitSeccomp::Compile(s, sync_child.get(), o.root));
   ExecChild child;
   child.spec = &s;
+  child.seccomp = &seccomp;
   child.init_pidfd = init_pidfd.get();
   child.sync_fd = sync_child.get();
   child.console_fd = console_child.get();

@@ -171,7 +171,6 @@ absl::Status JoinSessionKeyring() {
 absl::StatusOr<ExecPlan> Setup(const InitConfig& c) {
   const spec::Spec& s = *c.spec;
   const spec::Process& p = *s.process;
-  BERTH_ASSIGN_OR_RETURN(InitSeccomp seccomp, InitSeccomp::Compile(s, c.sync_fd));
   BERTH_RETURN_IF_ERROR(JoinAndCreateNamespaces(c));
   ::umask(0);
   // Without a mount namespace (validated: rootfs /, nothing to mount or
@@ -191,7 +190,7 @@ absl::StatusOr<ExecPlan> Setup(const InitConfig& c) {
   BERTH_RETURN_IF_ERROR(linux_ns::MaskPaths(s.linux_cfg.masked_paths));
   if (!c.no_new_keyring) BERTH_RETURN_IF_ERROR(JoinSessionKeyring());
   if (p.oom_score_adj) BERTH_RETURN_IF_ERROR(linux_ns::SetOomScoreAdj(*p.oom_score_adj));
-  return SetUpProcess(s, p, std::move(seccomp), c.preserve_fds, c.runtime_exe);
+  return SetUpProcess(s, p, *c.seccomp, c.preserve_fds, c.runtime_exe);
 }
 
 [[noreturn]] void Fail(int sync_fd, const absl::Status& status) {

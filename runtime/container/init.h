@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "runtime/cgroups/hierarchy.h"
+#include "runtime/container/seccomp_setup.h"
 #include "runtime/linux/exe_guard.h"
 #include "runtime/linux/namespaces.h"
 #include "runtime/spec/spec.h"
@@ -27,6 +28,7 @@ struct InitConfig {
   int console_fd = -1;         // where the pty master goes (console socket), or -1
   int staged_devices_fd = -1;  // linux.devices made for a user namespace (StageDevices), or -1
   const std::vector<linux_ns::NamespaceToJoin>* join = nullptr;
+  const InitSeccomp* seccomp = nullptr;  // compiled by the parent (empty without linux.seccomp)
   // The parent's fds the child inherits but must not hold: the state
   // directory (its flock would block every later command until exec) and
   // the parent's ends of the sockets (so the child sees EOF if it dies).

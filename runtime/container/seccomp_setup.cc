@@ -16,6 +16,7 @@
 #include "lib/unique_fd.h"
 #include "runtime/container/sync.h"
 #include "runtime/hooks/hooks.h"
+#include "runtime/linux/seccomp_cache.h"
 
 namespace berth::container {
 namespace {
@@ -57,11 +58,13 @@ std::string ProcessStateJson(const spec::Spec& s, absl::string_view id, absl::st
 
 }  // namespace
 
-absl::StatusOr<InitSeccomp> InitSeccomp::Compile(const spec::Spec& spec, int sync_fd) {
+absl::StatusOr<InitSeccomp> InitSeccomp::Compile(const spec::Spec& spec, int sync_fd,
+                                                 const std::string& state_root) {
   InitSeccomp out;
   if (!spec.linux_cfg.seccomp) return out;
   const spec::Seccomp& config = *spec.linux_cfg.seccomp;
-  BERTH_ASSIGN_OR_RETURN(out.program_, linux_ns::CompileSeccomp(config));
+  BERTH_ASSIGN_OR_RETURN(out.program_, linux_ns::CompileSeccompCached(
+                                           config, linux_ns::SeccompCache::Open(state_root)));
   out.no_new_privileges_ = spec.process->no_new_privileges;
   out.sync_fd_ = sync_fd;
   // The action for execve: the first unconditional rule naming it, else

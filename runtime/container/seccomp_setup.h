@@ -1,5 +1,7 @@
 // Where linux.seccomp goes in, on both sides of the sync socket. The filter
-// is compiled early in the init (errors reach the user) and installed as
+// is compiled, or read from the --root's cache (linux/seccomp_cache.h), by
+// the runtime before it clones the init or exec'd process (errors reach the
+// user, the cache is the runtime's own), and installed by that process as
 // late as possible:
 //  - with an SCMP_ACT_NOTIFY rule the notify fd must reach the listener
 //    before "ready", so at the end of setup (the fd goes to the parent,
@@ -15,6 +17,7 @@
 #include <sys/types.h>
 
 #include <optional>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -28,7 +31,11 @@ namespace berth::container {
 class InitSeccomp {
  public:
   InitSeccomp() = default;
-  static absl::StatusOr<InitSeccomp> Compile(const spec::Spec& spec, int sync_fd);
+  // In the runtime, before the clone: `sync_fd` is the child's end of the
+  // sync socket, where a notify fd goes; the cache is state_root's ("":
+  // none).
+  static absl::StatusOr<InitSeccomp> Compile(const spec::Spec& spec, int sync_fd,
+                                             const std::string& state_root);
 
   // A filter is still to be loaded.
   bool pending() const { return program_.has_value(); }
