@@ -80,6 +80,16 @@ std::vector<Hierarchy> ParseHierarchies(absl::string_view mountinfo,
   return out;
 }
 
+Mode ModeOfHierarchies(const std::vector<Hierarchy>& hierarchies) {
+  bool hybrid = false;
+  for (const Hierarchy& h : hierarchies) {
+    if (!h.unified) continue;
+    if (h.mountpoint == "/sys/fs/cgroup") return Mode::kV2;
+    hybrid |= h.mountpoint == "/sys/fs/cgroup/unified";
+  }
+  return hybrid ? Mode::kHybrid : Mode::kV1;
+}
+
 absl::StatusOr<std::vector<Hierarchy>> DetectHierarchies() {
   BERTH_ASSIGN_OR_RETURN(std::string mountinfo, ReadFile("/proc/self/mountinfo"));
   BERTH_ASSIGN_OR_RETURN(std::string proc_cgroup, ReadFile("/proc/self/cgroup"));

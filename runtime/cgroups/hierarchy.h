@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "runtime/cgroups/mode.h"
 
 namespace berth::cgroups {
 
@@ -23,5 +24,10 @@ std::vector<Hierarchy> ParseHierarchies(absl::string_view mountinfo, absl::strin
 
 // Hierarchies mounted under /sys/fs/cgroup for the calling process.
 absl::StatusOr<std::vector<Hierarchy>> DetectHierarchies();
+
+// The layout DetectMode finds by statfs, from the hierarchies already read:
+// cgroup2 at /sys/fs/cgroup is v2, cgroup2 at /sys/fs/cgroup/unified beside
+// v1 hierarchies hybrid, anything else v1 (create reads the mounts once).
+Mode ModeOfHierarchies(const std::vector<Hierarchy>& hierarchies);
 
 }  // namespace berth::cgroups

@@ -56,8 +56,8 @@ std::unique_ptr<Manager> NewManager(Placement p) {
 absl::StatusOr<std::unique_ptr<Manager>> CreateManager(const std::vector<Hierarchy>& hierarchies,
                                                        const std::string& cgroups_path,
                                                        const std::string& id) {
-  BERTH_ASSIGN_OR_RETURN(Mode mode, DetectMode());
-  BERTH_ASSIGN_OR_RETURN(Placement p, CreatePlacement(mode, hierarchies, cgroups_path, id));
+  BERTH_ASSIGN_OR_RETURN(Placement p, CreatePlacement(ModeOfHierarchies(hierarchies), hierarchies,
+                                                      cgroups_path, id));
   return NewManager(std::move(p));
 }
 

@@ -227,8 +227,10 @@ absl::Status PrepareRootfs(const std::string& rootfs, const std::string& propaga
   }
   // pivot_root refuses a new root whose parent mount is shared, which a
   // "shared"/"rshared" rootfsPropagation makes it; make just that mount
-  // private (our copy of it), and share "/" again after pivot_root.
-  BERTH_RETURN_IF_ERROR(MakeParentMountPrivate(rootfs));
+  // private (our copy of it), and share "/" again after pivot_root. With
+  // any other propagation no mount is shared now: mountinfo, long on a
+  // busy host, need not be read.
+  if (prop & MS_SHARED) BERTH_RETURN_IF_ERROR(MakeParentMountPrivate(rootfs));
   if (::mount(rootfs.c_str(), rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
     if (errno == EACCES) {
       return ErrnoError(absl::StrCat(

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "runtime/cgroups/hierarchy.h"
 #include "runtime/cgroups/mode.h"
 #include "runtime/cgroups/render.h"
 #include "runtime/spec/parse_resources.h"
@@ -61,6 +63,24 @@ TEST_CASE("cgroup mode comes from the filesystem magics", "[cgroups][render]") {
   CHECK(ModeFromMagics(TMPFS_MAGIC, TMPFS_MAGIC) == Mode::kV1);
   for (Mode m : {Mode::kV1, Mode::kV2, Mode::kHybrid}) CHECK(ParseModeName(ModeName(m)) == m);
   CHECK_FALSE(ParseModeName("v3").has_value());
+}
+
+TEST_CASE("cgroup mode from the hierarchies agrees with the magics", "[cgroups][render]") {
+  auto v1 = [](const char* name) {
+    return Hierarchy{absl::StrCat("/sys/fs/cgroup/", name), false, {name}, "/"};
+  };
+  auto v2 = [](const char* at) { return Hierarchy{at, true, {}, "/"}; };
+  CHECK(ModeOfHierarchies({v2("/sys/fs/cgroup")}) == Mode::kV2);
+  CHECK(ModeOfHierarchies({v1("memory"), v1("pids"), v2("/sys/fs/cgroup/unified")}) ==
+        Mode::kHybrid);
+  CHECK(ModeOfHierarchies({v1("memory"), v1("pids")}) == Mode::kV1);
+  // cgroup2 elsewhere under /sys/fs/cgroup is not the hybrid layout.
+  CHECK(ModeOfHierarchies({v1("memory"), v2("/sys/fs/cgroup/other")}) == Mode::kV1);
+  CHECK(ModeOfHierarchies({}) == Mode::kV1);
+  // And on this host, whatever its layout.
+  absl::StatusOr<std::vector<Hierarchy>> here = DetectHierarchies();
+  absl::StatusOr<Mode> by_statfs = DetectMode();
+  if (here.ok() && by_statfs.ok()) CHECK(ModeOfHierarchies(*here) == *by_statfs);
 }
 
 // Reference values of the conversion current runc (>= 1.3.2, its
