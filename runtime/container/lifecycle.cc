@@ -95,12 +95,16 @@ absl::Status ReleaseInit(const state::StateDir& dir) {
     if (::write(writer.get(), "0", 1) != 1) return ErrnoError("write exec fifo");
   }
   ::unlinkat(dir.fd(), "exec.fifo", 0);
+  // No events asked for: poll reports only POLLHUP (or POLLERR), so it
+  // sleeps until then, whether or not the init has read our byte yet (asking
+  // for POLLIN made this a 100 us sleep loop until the init got to run).
   for (;;) {
-    struct pollfd p = {reader.get(), POLLIN, 0};
-    if (::poll(&p, 1, -1) < 0 && errno != EINTR) return ErrnoError("wait for exec");
+    struct pollfd p = {reader.get(), 0, 0};
+    if (::poll(&p, 1, -1) < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError("wait for exec");
+    }
     if (p.revents & (POLLHUP | POLLERR)) return absl::OkStatus();
-    // POLLIN only: our byte is still in the fifo; the init has not read it.
-    ::usleep(100);
   }
 }
 
