@@ -8,10 +8,16 @@ runtimes, for fairness) runs in a private mount namespace where
 /sys/fs/cgroup/unified is unmounted; the host is not touched.
 
     bench/start_latency.py [-n ITERATIONS] [--runtimes berth,runc,crun]
-                           [--seccomp PROFILE.json]
+                           [--seccomp PROFILE.json] [--docker] [--before BERTH]
 
 --seccomp puts PROFILE.json (a linux.seccomp object, e.g. Docker's default
 profile from tests/fixtures/docker_seccomp.py) into the config.
+
+--docker also times `docker run --rm --runtime berth` against `--runtime
+runc` (Debian's dockerd 20.10 and its /usr/bin/docker client, started here
+on a private socket, data and exec root, with an image imported from the
+same busybox rootfs; Docker's default seccomp profile applies), -n times
+each, interleaved.
 """
 import argparse
 import json
@@ -21,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -28,6 +35,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "fixtures"))
 import bundle as bundle_fixture  # noqa: E402
 
 BERTH = os.environ.get("BERTH", os.path.join(ROOT, "build", "runtime", "berth"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
 
 def in_private_mount_namespace():
@@ -41,7 +49,7 @@ def in_private_mount_namespace():
     os.execvpe("unshare", ["unshare", "-m", "sh", "-c", script, sys.executable, *sys.argv], env)
 
 
-MEASURE = os.path.join(ROOT, "build", "bench", "measure-run")
+MEASURE = os.environ.get("MEASURE", os.path.join(ROOT, "build", "bench", "measure-run"))
 
 
 def measure(argv):
@@ -59,6 +67,10 @@ def main():
     parser.add_argument("-n", type=int, default=200, help="iterations per runtime")
     parser.add_argument("--runtimes", default="berth,runc,crun")
     parser.add_argument("--seccomp", metavar="PROFILE.json", help="linux.seccomp for the config")
+    parser.add_argument("--before", metavar="BERTH", help="also this berth binary, as "
+                        "\"berth (before)\", e.g. a build of an earlier commit")
+    parser.add_argument("--docker", action="store_true",
+                        help="also docker run --rm with --runtime berth and --runtime runc")
     args = parser.parse_args()
     in_private_mount_namespace()
 
@@ -73,12 +85,15 @@ def main():
         bundle_fixture.write_config(bundle, spec)
         paths = {"berth": BERTH, "runc": shutil.which("runc"), "crun": shutil.which("crun")}
         runtimes = [r for r in args.runtimes.split(",") if paths.get(r)]
+        if args.before:
+            paths["berth (before)"] = args.before
+            runtimes.insert(1, "berth (before)")
         unshare = shutil.which("unshare")
         commands = {}
         for r in runtimes:
-            state = os.path.join(work, f"state-{r}")
+            state = os.path.join(work, f"state-{r.split()[0]}{len(commands)}")
             commands[r] = lambda i, r=r, state=state: [
-                paths[r], "--root", state, "run", "--bundle", bundle, f"bench-{r}-{i}"]
+                paths[r], "--root", state, "run", "--bundle", bundle, f"bench-{len(r)}-{i}"]
         commands["floor (unshare)"] = lambda i: [unshare, "-fpmuinC", "/bin/true"]
         names = list(commands)
         times = {n: [] for n in names}
@@ -92,8 +107,49 @@ def main():
                 times[n].append(t)
                 rss[n].append(m)
         report(names, times, rss, args.n, args.seccomp)
+        if args.docker:
+            print()
+            docker_runs(os.path.join(bundle, "rootfs"), work, args.n)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def docker_runs(rootfs, work, n):
+    """`docker run --rm` of /bin/true through a private dockerd, berth and
+    runc as its runtime, interleaved; wall time of the client."""
+    import pathlib
+    from callers_util import DOCKER_IMAGE, Dockerd  # tests/integration
+    base = pathlib.Path(work) / "dockerd"
+    base.mkdir()
+    d = Dockerd(base, rootfs, runtime=BERTH)
+    try:
+        times = {"docker + berth": [], "docker + runc": []}
+        runtime = {"docker + berth": "berth", "docker + runc": "runc"}
+
+        def run(name):
+            t = time.perf_counter()
+            p = d.docker("run", "--rm", "--runtime", runtime[name], "--network", "none",
+                         DOCKER_IMAGE, "/bin/true")
+            if p.returncode != 0:
+                raise SystemExit(f"docker run --runtime {runtime[name]}: {p.stderr}")
+            return time.perf_counter() - t
+
+        for name in times:  # warm up
+            run(name)
+        for _ in range(n):
+            for name in times:
+                times[name].append(run(name))
+    finally:
+        d.stop()
+    med = {k: statistics.median(v) * 1000 for k, v in times.items()}
+    print(f"`docker run --rm --network none IMAGE /bin/true` (dockerd 20.10, Docker's default "
+          f"seccomp profile); {n} interleaved runs each")
+    print()
+    print("| runtime | median ms | p90 ms | time vs runc |")
+    print("|---|---|---|---|")
+    for k, v in times.items():
+        p90 = statistics.quantiles(v, n=10)[-1] * 1000
+        print(f"| {k} | {med[k]:.2f} | {p90:.2f} | {med[k] / med['docker + runc']:.2f}x |")
 
 
 def report(names, times, rss, n, seccomp=None):
