@@ -21,6 +21,7 @@ from conftest import SECCOMP_CACHE
 from test_seccomp import Agent, notify_profile, with_seccomp
 from test_seccomp_profiles import (MINIMAL_ERRNO, PROBED, configure, docker_profile_without,
                                    minimal_profile, parse, probe)  # noqa: F401 (fixture)
+from test_userns import open_path_to, with_userns
 
 HEADER = struct.Struct("=8sIIII32s32s")
 MAGIC = b"BERTHSC1"
@@ -122,6 +123,22 @@ def test_warm_cache_filters_as_a_fresh_compile(berth, probe, name, nnp):
     assert cold == expected
     assert warm == cold
     # The entry is what the runtime loads: a valid forged one is obeyed.
+    write(entry, forged_allow_all(entry))
+    assert probe_run(berth) == ALLOWED_ALL
+
+
+@pytest.mark.parametrize("nnp", [False, True])
+def test_warm_cache_in_a_user_namespace(berth, probe, nnp):
+    """The runtime reads and writes the cache, not the init: a user-namespaced
+    init (root mapped to 100000) could not open a root-owned 0700 directory."""
+    configure(berth, probe, conditions_profile(), nnp, "uid1000")
+    open_path_to(berth.bundle + "/rootfs")
+    subprocess.run(["chown", "-R", "-h", "100000:100000", berth.bundle + "/rootfs"], check=True)
+    berth.write_config(with_userns(berth.config()))
+    cold = probe_run(berth)
+    entry = the_entry(berth)
+    assert os.stat(entry).st_uid == 0 and os.stat(cache_dir(berth)).st_mode & 0o777 == 0o700
+    assert probe_run(berth) == cold == CONDITIONS_EXPECTED
     write(entry, forged_allow_all(entry))
     assert probe_run(berth) == ALLOWED_ALL
 
