@@ -3,8 +3,8 @@
 #include <dirent.h>
 #include <elf.h>
 #include <fcntl.h>
-#include <linux/filter.h>
 #include <link.h>
+#include <linux/filter.h>
 #include <seccomp.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>

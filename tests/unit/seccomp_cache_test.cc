@@ -22,9 +22,9 @@ namespace berth::linux_ns {
 namespace {
 
 spec::Seccomp Parse(absl::string_view seccomp) {
-  std::string json = absl::StrCat(
-      R"({"ociVersion": "1.2.0", "root": {"path": "rootfs"}, "linux": {"seccomp": )", seccomp,
-      "}}");
+  std::string json =
+      absl::StrCat(R"({"ociVersion": "1.2.0", "root": {"path": "rootfs"}, "linux": {"seccomp": )",
+                   seccomp, "}}");
   absl::StatusOr<spec::Spec> s = spec::ParseSpec(json);
   INFO(json);
   if (!s.ok()) FAIL(s.status().message());
@@ -121,8 +121,8 @@ TEST_CASE("seccomp cache: an entry decodes to what was encoded, and nothing else
     INFO("byte " << i);
     CHECK_FALSE(DecodeSeccompCacheEntry(flipped, key).has_value());
   }
-  for (size_t n : {size_t{0}, size_t{8}, size_t{87}, size_t{88}, entry.size() - 8,
-                   entry.size() - 1}) {
+  for (size_t n :
+       {size_t{0}, size_t{8}, size_t{87}, size_t{88}, entry.size() - 8, entry.size() - 1}) {
     INFO("truncated to " << n);
     CHECK_FALSE(DecodeSeccompCacheEntry(absl::string_view(entry).substr(0, n), key).has_value());
   }
@@ -134,7 +134,7 @@ TEST_CASE("seccomp cache: the key is the profile and what compiles it", "[seccom
   CHECK(SeccompCacheKey(Parse(kProfile)) == base);
   std::string material = SeccompCacheKeyMaterial(Parse(kProfile));
   for (const char* part : {"\"berth\":", "\"commit\":", "\"buildId\":", "\"libseccomp\":",
-                                 "\"kernel\":", "\"actionsAvail\":", "\"profile\":"}) {
+                           "\"kernel\":", "\"actionsAvail\":", "\"profile\":"}) {
     CHECK(material.find(part) != std::string::npos);
   }
   auto changed = [&](const std::string& from, const std::string& to) {
@@ -230,7 +230,8 @@ TEST_CASE("seccomp cache: the warm program comes from the entry, a bad entry is 
   CHECK(Bytes(*again) == Bytes(*fresh));
   CHECK(again->flags == fresh->flags);
   struct stat st;
-  if (::lstat(root.entry(key).c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return;  // not ours to remove
+  if (::lstat(root.entry(key).c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+    return;  // not ours to remove
   CHECK(*ReadFile(root.entry(key)) == good);
   CHECK(S_ISREG(st.st_mode));
 }
@@ -250,7 +251,8 @@ TEST_CASE("seccomp cache: an untrusted directory is not used", "[seccomp-cache]"
   SECTION("an entry owned by another user") {
     if (::geteuid() != 0) return;  // needs root to chown
     REQUIRE(::chown(root.entry(key).c_str(), 1000, 1000) == 0);
-    absl::StatusOr<SeccompProgram> p = CompileSeccompCached(config, SeccompCache::Open(root.path()));
+    absl::StatusOr<SeccompProgram> p =
+        CompileSeccompCached(config, SeccompCache::Open(root.path()));
     REQUIRE(p.ok());
     CHECK(Bytes(*p) == Bytes(*CompileSeccomp(config)));
     return;
