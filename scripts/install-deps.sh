@@ -5,7 +5,7 @@
 # podman), Docker's seccomp profile, and the tools the tests use.
 set -eu
 PACKAGES="meson ninja-build pkg-config g++ clang-format git libyajl-dev libcap-dev libseccomp-dev libmnl-dev
-  libabsl-dev libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc libsqlite3-dev catch2 busybox-static python3 python3-pytest python3-pytest-timeout python3-grpcio python3-grpc-tools
+  libabsl-dev libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc libsqlite3-dev catch2 busybox-static python3 python3-pytest python3-pytest-timeout python3-grpcio python3-grpc-tools libsystemd-dev debootstrap e2fsprogs
   containerd docker.io podman golang-github-docker-docker-dev umoci
   libcurl4-openssl-dev libssl-dev libarchive-dev libisal-dev libzstd-dev docker-registry skopeo apache2-utils strace
   iproute2 util-linux bsdutils passwd mount tar zstd procps runc crun qemu-system-x86"

@@ -73,6 +73,12 @@ def main():
     suites.append(run_suite("vm", ["env", f"BERTH={vm_berth}",
                                    os.path.join(ROOT, "tests", "vm", "run-cgroup-v2.sh"), vm_xml],
                             vm_xml))
+    # The systemd cgroup driver: a Debian 12 guest booted with systemd as pid 1
+    # (its image made once by debootstrap and cached beside the build).
+    sd_xml = os.path.join(out, "vm-systemd.xml")
+    suites.append(run_suite("vm-systemd", ["env", f"BERTH={vm_berth}",
+                                           os.path.join(ROOT, "tests", "vm", "run-systemd.sh"),
+                                           sd_xml], sd_xml))
     passed = sum(s[0] for s in suites)
     failed = sum(s[1] for s in suites)
     skipped = sum(s[2] for s in suites)

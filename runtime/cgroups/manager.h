@@ -43,8 +43,9 @@ class Manager {
   Mode mode() const { return placement_.mode; }
   const Placement& placement() const { return placement_; }
 
-  // Moves pid into the container's directory in every hierarchy.
-  absl::Status Join(pid_t pid) const;
+  // Moves pid into the container's directory in every hierarchy (the
+  // systemd driver starts its scope with the first one).
+  virtual absl::Status Join(pid_t pid);
 
   // At create, after Join and before the init runs the user's program: every
   // limit in `r` plus the device rules (the config's, then the defaults;
@@ -80,8 +81,14 @@ class Manager {
   // frozen v1 tasks act on the signal only once thawed.
   void KillAndThawAll() const;
 
-  // Removes the directories berth created, innermost first.
-  absl::Status Destroy() const;
+  // Removes the directories berth created, innermost first (the systemd
+  // driver stops its scope first).
+  virtual absl::Status Destroy() const;
+
+  // The systemd driver's scope ("docker-ID.scope") and whether it belongs
+  // to the user's systemd instance; empty and false for cgroupfs.
+  virtual std::string SystemdUnit() const { return ""; }
+  virtual bool SystemdUserManager() const { return false; }
 
  protected:
   explicit Manager(Placement p) : placement_(std::move(p)) {}
@@ -89,18 +96,30 @@ class Manager {
   Placement placement_;
 };
 
+// Who creates the container's cgroup: berth itself in the cgroup file
+// system, or systemd (--systemd-cgroup) as a transient scope of the system
+// instance, or of the user's own instance when rootless.
+enum class Driver { kCgroupfs, kSystemd, kSystemdUser };
+
 // Detects the host's mode, and creates the container's directories in the
-// hierarchies that mode uses (the hierarchies come from DetectHierarchies).
+// hierarchies that mode uses (the hierarchies come from DetectHierarchies);
+// the systemd driver only names them here and starts its scope at Join.
+// `resources` (may be null) become the scope's properties. A cgroupsPath
+// in the other driver's form is refused naming the form expected.
 absl::StatusOr<std::unique_ptr<Manager>> CreateManager(const std::vector<Hierarchy>& hierarchies,
                                                        const std::string& cgroups_path,
-                                                       const std::string& id);
+                                                       const std::string& id,
+                                                       Driver driver = Driver::kCgroupfs,
+                                                       const spec::Resources* resources = nullptr);
 
 // The manager of an existing container, from what state.json recorded. An
 // empty or unknown mode (a state written before modes were recorded) is
-// detected again.
+// detected again. A recorded systemd unit gives the systemd driver's manager.
 std::unique_ptr<Manager> LoadManager(absl::string_view mode,
                                      const std::map<std::string, std::string>& paths_by_key,
-                                     const std::vector<std::string>& created_dirs);
+                                     const std::vector<std::string>& created_dirs,
+                                     const std::string& systemd_unit = "",
+                                     bool systemd_user = false);
 
 // The back ends (v1.cc, v2.cc, hybrid.cc).
 std::unique_ptr<Manager> NewV1Manager(Placement p);

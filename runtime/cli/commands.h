@@ -11,7 +11,7 @@ struct GlobalOptions {
   std::string log;
   std::string log_format = "text";
   bool debug = false;
-  // --systemd-cgroup: accepted; create refuses clearly (no systemd driver yet).
+  // --systemd-cgroup: the container's cgroup is a transient systemd scope.
   bool systemd_cgroup = false;
   // --rootless true|false|auto: accepted as runc does; berth detects rootless
   // from its euid either way.

@@ -84,8 +84,8 @@ std::string BuildFeaturesJson(const FeaturesInput& in) {
   w.Key("cgroup").BeginObject();
   w.Key("v1").Bool(true);
   w.Key("v2").Bool(true);
-  w.Key("systemd").Bool(false);
-  w.Key("systemdUser").Bool(false);
+  w.Key("systemd").Bool(true);
+  w.Key("systemdUser").Bool(true);
   w.Key("rdma").Bool(true);
   w.EndObject();
 

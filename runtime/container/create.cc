@@ -86,16 +86,6 @@ absl::Status CheckJoinedUts(const spec::Spec& s,
   return absl::OkStatus();
 }
 
-absl::Status CheckSystemdCgroup(const CreateOptions& o) {
-  if (!o.systemd_cgroup) return absl::OkStatus();
-  if (::access("/run/systemd/system", F_OK) != 0) {
-    return absl::FailedPreconditionError(
-        "--systemd-cgroup: systemd is not running on this host (no /run/systemd/system)");
-  }
-  return absl::UnimplementedError(
-      "--systemd-cgroup: the systemd cgroup driver is not supported yet");
-}
-
 // Without a mount namespace the container shares the runtime's (runc and
 // crun allow it): no pivot_root, and nothing may be mounted or made on the
 // host, so every part of the config that would need that is refused.
@@ -120,7 +110,6 @@ absl::Status CheckWithoutMountNamespace(const spec::Spec& s, const std::string& 
 }
 
 absl::Status Validate(const spec::Spec& s, const CreateOptions& o, const std::string& rootfs) {
-  BERTH_RETURN_IF_ERROR(CheckSystemdCgroup(o));
   if (!s.process) return absl::InvalidArgumentError("process: required to create a container");
   const spec::Process& p = *s.process;
   const spec::Namespace* mnt = s.FindNamespace(NamespaceType::kMount);
@@ -222,10 +211,20 @@ absl::Status InitExitedDuringSetup(const cgroups::Manager* cgroup) {
   return absl::InternalError("container init exited during setup");
 }
 
-void RecordCgroup(const cgroups::Placement& p, state::ContainerState* cs) {
+void RecordCgroup(const cgroups::Manager& m, state::ContainerState* cs) {
+  const cgroups::Placement& p = m.placement();
   cs->cgroup_mode = cgroups::ModeName(p.mode);
   cs->cgroup_paths = p.PathsByKey();
   cs->created_cgroup_dirs = p.created_dirs;
+  cs->systemd_unit = m.SystemdUnit();
+  cs->systemd_user = m.SystemdUserManager();
+}
+
+// --systemd-cgroup: a scope of the system's systemd, or of the user's own
+// instance when rootless (as runc).
+cgroups::Driver CgroupDriver(const CreateOptions& o) {
+  if (!o.systemd_cgroup) return cgroups::Driver::kCgroupfs;
+  return ::geteuid() == 0 ? cgroups::Driver::kSystemd : cgroups::Driver::kSystemdUser;
 }
 
 }  // namespace
@@ -288,10 +287,11 @@ absl::StatusOr<CreatedContainer> Create(const CreateOptions& o) {
   if (!fifo) return ErrnoError("open exec fifo");
 
   BERTH_ASSIGN_OR_RETURN(auto hierarchies, cgroups::DetectHierarchies());
-  auto made = cgroups::CreateManager(hierarchies, s.linux_cfg.cgroups_path, o.id);
+  auto made = cgroups::CreateManager(hierarchies, s.linux_cfg.cgroups_path, o.id, CgroupDriver(o),
+                                     s.linux_cfg.resources ? &*s.linux_cfg.resources : nullptr);
   if (made.ok()) {
     cgroup = *std::move(made);
-  } else if (::geteuid() != 0 && absl::IsPermissionDenied(made.status())) {
+  } else if (::geteuid() != 0 && !o.systemd_cgroup && absl::IsPermissionDenied(made.status())) {
     // Rootless, as runc: run without cgroups we are not allowed to create.
     log::Warn(
         absl::StrCat("cgroups: ", made.status().message(), "; running without cgroups (rootless)"));
@@ -382,7 +382,7 @@ absl::StatusOr<CreatedContainer> Create(const CreateOptions& o) {
   cs.rootfs = *rootfs;
   cs.created = FormatRfc3339Nano(absl::Now());
   cs.annotations = s.annotations;
-  if (cgroup) RecordCgroup(cgroup->placement(), &cs);
+  if (cgroup) RecordCgroup(*cgroup, &cs);
   BERTH_RETURN_IF_ERROR(dir.WriteState(cs));
   // exec (the container's process as a base), start and delete (poststart
   // and poststop hooks) work from the config as it was at create time, even

@@ -51,6 +51,10 @@ std::string SerializeState(const ContainerState& s) {
   w.Key("cgroupPaths").BeginObject();
   for (const auto& [k, v] : s.cgroup_paths) w.Key(k).String(v);
   w.EndObject();
+  if (!s.systemd_unit.empty()) {
+    w.Key("systemdUnit").String(s.systemd_unit);
+    w.Key("systemdUser").Bool(s.systemd_user);
+  }
   w.EndObject();
   return w.Take();
 }
@@ -75,6 +79,10 @@ absl::StatusOr<ContainerState> ParseState(absl::string_view json) {
   }
   for (const auto& [k, v] : root.Get("cgroupPaths").Members()) {
     BERTH_ASSIGN_OR_RETURN(s.cgroup_paths[k], v.AsString());
+  }
+  if (json::Value unit = root.Get("systemdUnit"); !unit.missing()) {
+    BERTH_ASSIGN_OR_RETURN(s.systemd_unit, unit.AsString());
+    BERTH_ASSIGN_OR_RETURN(s.systemd_user, root.Get("systemdUser").AsBool());
   }
   return s;
 }

@@ -35,6 +35,10 @@ struct ContainerState {
   // events. Empty in states written before they were recorded.
   std::string cgroup_mode;
   std::map<std::string, std::string> cgroup_paths;
+  // --systemd-cgroup: the container's scope, and whether the user's systemd
+  // (rootless) rather than the system's runs it. Empty for cgroupfs.
+  std::string systemd_unit;
+  bool systemd_user = false;
 };
 
 std::string SerializeState(const ContainerState& s);

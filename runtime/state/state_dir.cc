@@ -185,7 +185,8 @@ bool IsFrozen(const ContainerState& s) {
 
 std::unique_ptr<cgroups::Manager> LoadCgroup(const ContainerState& s) {
   if (s.cgroup_paths.empty()) return nullptr;
-  return cgroups::LoadManager(s.cgroup_mode, s.cgroup_paths, s.created_cgroup_dirs);
+  return cgroups::LoadManager(s.cgroup_mode, s.cgroup_paths, s.created_cgroup_dirs, s.systemd_unit,
+                              s.systemd_user);
 }
 
 Status ComputeStatus(const StateDir& dir, const ContainerState& s) {

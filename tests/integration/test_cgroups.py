@@ -849,3 +849,61 @@ def test_cpu_period_refused_before_the_quota_is_retried_after_it(berth):
             d = f"{CG}/{ctrl}/berth-cpuq-{cid}"
             if os.path.isdir(d):
                 os.rmdir(d)
+
+
+# --- The cgroupsPath forms of the two drivers, and --systemd-cgroup on a host
+# without systemd (this one): clear errors, nothing left behind. The systemd
+# driver itself runs in the systemd VM (tests/vm/run-systemd.sh).
+
+def assert_create_refused(berth, global_args, cgroups_path, expected):
+    from conftest import cgroup_dirs_named
+    set_config(berth, ["true"], cgroups_path=cgroups_path)
+    cid = berth.new_id()
+    p = berth.run(*global_args, "create", "--bundle", berth.bundle, cid)
+    assert p.returncode != 0
+    lines = [l for l in p.stderr.splitlines() if l]
+    assert len(lines) == 1 and expected in lines[0], p.stderr
+    assert not os.path.exists(os.path.join(berth.root, cid))
+    assert cgroup_dirs_named(cid) == []
+    return lines[0]
+
+
+@pytest.mark.skipif(os.path.exists("/run/systemd/system"), reason="systemd runs on this host")
+def test_systemd_driver_without_systemd_is_a_clear_error(berth):
+    for path in ("", "system.slice:docker:abc", ":berth:x", "-:p:n"):
+        assert_create_refused(berth, ["--systemd-cgroup"], path,
+                              "--systemd-cgroup: systemd is not running on this host")
+
+
+def test_systemd_driver_refuses_a_path_naming_the_form(berth):
+    for path, why in (("/docker/abc", "is a path"),
+                      ("system.slice:abc", "three ':'-separated parts"),
+                      ("system:docker:abc", "must end in .slice"),
+                      ("a--b.slice:p:n", "cannot lead, trail or repeat"),
+                      ("system.slice:docker:", "empty name")):
+        msg = assert_create_refused(berth, ["--systemd-cgroup"], path, "linux.cgroupsPath")
+        assert why in msg and "slice:prefix:name" in msg, msg
+
+
+def test_cgroupfs_driver_refuses_the_systemd_form(berth):
+    msg = assert_create_refused(berth, [], "system.slice:docker:abc", "linux.cgroupsPath")
+    assert "needs --systemd-cgroup" in msg and "/docker/ID" in msg, msg
+
+
+def test_cgroupfs_start_path_does_not_load_libsystemd(berth):
+    # The cgroupfs driver pays nothing for the systemd one: no libsystemd in
+    # the process, no bus socket. Seen from inside the container's init (same
+    # binary image until execve) would be too late; the runtime's own maps
+    # are checked through a prestart hook, which runs while berth is alive.
+    spec = berth.config()
+    spec["process"]["args"] = ["true"]
+    out = os.path.join(os.path.dirname(berth.root), "maps")
+    spec["hooks"] = {"prestart": [{"path": "/bin/sh",
+                                   "args": ["sh", "-c", f"cat /proc/$PPID/maps > {out}"]}]}
+    berth.write_config(spec)
+    p = berth.run("run", "--bundle", berth.bundle, berth.new_id())
+    assert p.returncode == 0, p.stderr
+    with open(out) as f:
+        maps = f.read()
+    assert "libsystemd" not in maps
+    assert "berth" in maps

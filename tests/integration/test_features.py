@@ -26,7 +26,8 @@ def test_features_is_valid_json_with_the_spec_keys():
     assert "user" in linux["namespaces"]
     assert "CAP_SYS_ADMIN" in linux["capabilities"]
     assert linux["mountExtensions"]["idmap"]["enabled"] is False
-    assert linux["cgroup"]["systemd"] is False
+    assert linux["cgroup"]["systemd"] is True
+    assert linux["cgroup"]["systemdUser"] is True
     seccomp = linux["seccomp"]
     assert seccomp["enabled"] is True
     assert seccomp["actions"] == sorted([*ACTION_EFFECTS, "SCMP_ACT_NOTIFY"])

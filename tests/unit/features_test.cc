@@ -69,8 +69,8 @@ TEST_CASE("The features document has every key of features.md", "[features]") {
   json::Value cgroup = linux.Get("cgroup");
   CHECK(BoolAt(cgroup.Get("v1")));
   CHECK(BoolAt(cgroup.Get("v2")));
-  CHECK_FALSE(BoolAt(cgroup.Get("systemd")));
-  CHECK_FALSE(BoolAt(cgroup.Get("systemdUser")));
+  CHECK(BoolAt(cgroup.Get("systemd")));
+  CHECK(BoolAt(cgroup.Get("systemdUser")));
   CHECK(BoolAt(cgroup.Get("rdma")));
 
   json::Value seccomp = linux.Get("seccomp");
