@@ -58,8 +58,10 @@ class SystemdManager : public Manager {
       std::vector<UnitProperty> props = start_properties_;
       props.push_back({"PIDs", std::vector<uint32_t>{static_cast<uint32_t>(pid)}});
       BERTH_ASSIGN_OR_RETURN(SystemdBus * bus, Bus());
-      BERTH_RETURN_IF_ERROR(bus->StartTransientUnit(unit_, props));
+      // From here Destroy stops and resets the unit: a job that failed
+      // leaves it loaded in the failed state.
       started_ = true;
+      BERTH_RETURN_IF_ERROR(bus->StartTransientUnit(unit_, props));
       BERTH_RETURN_IF_ERROR(CheckControlGroup(bus));
       BERTH_RETURN_IF_ERROR(MakeMissingDirs());
     }
