@@ -578,8 +578,10 @@ def _teardown(bd):
     if sockets:
         problems.append(f"shim sockets left in {bd.state}/s: {sockets}")
     runtime_dir = os.path.join(bd.state, "runtime")
+    # The runtime's seccomp program cache is not a container's state.
     left_runtime = sorted(os.path.relpath(p, runtime_dir)
-                          for p in glob.glob(os.path.join(runtime_dir, "*", "*")))
+                          for p in glob.glob(os.path.join(runtime_dir, "*", "*"))
+                          if os.path.basename(p) != "@seccomp-cache")
     if left_runtime:
         problems.append(f"runtime state left in {runtime_dir}: {left_runtime}")
     containers_dir = os.path.join(bd.root, "containers")
